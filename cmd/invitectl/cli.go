@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/tablestore"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError is bad input: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// cli is one invocation: its streams, settings and, once opened, its store.
+type cli struct {
+	ctx    context.Context
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+
+	// Store flags, shared by every command.
+	connection, serviceURL, table string
+	store                         invite.Store
+	// openStore opens the store; tests may replace it.
+	openStore func(tablestore.Settings) (invite.Store, error)
+}
+
+// command is one subcommand. All of them are listed in commands.
+type command struct {
+	name     string
+	summary  string
+	usage    string // arguments after the command name
+	examples []string
+	flags    func(fs *flag.FlagSet, c *cli) // command-specific flags
+	run      func(c *cli, fs *flag.FlagSet) error
+}
+
+// commandList lists every command, in one place.
+func commandList() []command {
+	return []command{
+		initCommand(),
+		addCommand(),
+		showCommand(),
+		revokeCommand(),
+		deleteCommand(),
+	}
+}
+
+func lookup(name string) *command {
+	for _, cmd := range commandList() {
+		if cmd.name == name {
+			return &cmd
+		}
+	}
+	return nil
+}
+
+// run parses args and runs one command; it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, openStore: openTableStore}
+	return c.main(args)
+}
+
+func (c *cli) main(args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 1 && lookup(args[1]) != nil {
+			c.commandHelp(lookup(args[1]), c.stdout)
+			return exitOK
+		}
+		c.help(c.stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd := lookup(args[0])
+	if cmd == nil {
+		fmt.Fprintf(c.stderr, "invitectl: unknown command %q (run invitectl --help)\n", args[0])
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("invitectl "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.connection, "connection", "", "storage connection string (overrides INVITATIONS_CONNECTION)")
+	fs.StringVar(&c.serviceURL, "table-service-url", "", "Table service URL, used with your Entra sign-in (overrides INVITATIONS_TABLE_SERVICE_URL)")
+	fs.StringVar(&c.table, "table", "", "table name (overrides INVITATIONS_TABLE)")
+	if cmd.flags != nil {
+		cmd.flags(fs, c)
+	}
+	if err := fs.Parse(interleave(fs, args[1:])); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.commandHelp(cmd, c.stdout)
+			return exitOK
+		}
+		fmt.Fprintf(c.stderr, "invitectl %s: %v (run invitectl %s --help)\n", cmd.name, err, cmd.name)
+		return exitUsage
+	}
+	err := cmd.run(c, fs)
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.stderr, "invitectl %s: %v\n", cmd.name, err)
+		return exitUsage
+	default:
+		fmt.Fprintf(c.stderr, "invitectl %s: %v\n", cmd.name, err)
+		return exitFailure
+	}
+}
+
+// interleave lets flags follow positional arguments ("add jo@x --app A"),
+// as people type them; the flag package stops at the first positional one.
+func interleave(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+				continue
+			}
+			if i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		}
+	}
+	return append(flags, append([]string{"--"}, positional...)...)
+}
+
+func (c *cli) help(w io.Writer) {
+	fmt.Fprint(w, `invitectl manages the invitations of the invite-only Entra External ID gate.
+
+Usage:
+  invitectl COMMAND [arguments] [flags]
+
+Commands:
+`)
+	sorted := commandList()
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].name < sorted[j].name })
+	for _, cmd := range sorted {
+		fmt.Fprintf(w, "  %-8s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprint(w, `
+Store flags (every command):
+  --connection STRING        storage connection string (INVITATIONS_CONNECTION);
+                             UseDevelopmentStorage=true means a local Azurite
+  --table-service-url URL    https://ACCOUNT.table.core.windows.net, used with your
+                             Entra sign-in (INVITATIONS_TABLE_SERVICE_URL)
+  --table NAME               table name (INVITATIONS_TABLE, default invitations)
+
+Examples:
+  invitectl init
+  invitectl add jo.bloggs@example.org --expires 30d --prefill givenName=Jo
+  invitectl add @partner.example --app 5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f
+  invitectl revoke jo.bloggs@example.org
+
+Run invitectl COMMAND --help for a command's flags and examples.
+Exit codes: 0 ok, 1 failure, 2 usage.
+`)
+}
+
+func (c *cli) commandHelp(cmd *command, w io.Writer) {
+	fmt.Fprintf(w, "invitectl %s — %s\n\nUsage:\n  invitectl %s %s\n", cmd.name, cmd.summary, cmd.name, cmd.usage)
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	var scratch cli
+	if cmd.flags != nil {
+		cmd.flags(fs, &scratch)
+	}
+	var lines []string
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		lines = append(lines, fmt.Sprintf("  --%s %s\n      %s", f.Name, name, usage))
+	})
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nFlags:\n%s\n", strings.Join(lines, "\n"))
+	}
+	fmt.Fprint(w, "\nStore flags: --connection, --table-service-url, --table (see invitectl --help)\n")
+	if len(cmd.examples) > 0 {
+		fmt.Fprintf(w, "\nExamples:\n  %s\n", strings.Join(cmd.examples, "\n  "))
+	}
+}
+
+// settings returns the store settings: flags override the environment.
+func (c *cli) settings() (tablestore.Settings, error) {
+	s := tablestore.Settings{
+		Connection: strings.TrimSpace(c.getenv(tablestore.EnvConnection)),
+		ServiceURL: strings.TrimSpace(c.getenv(tablestore.EnvServiceURL)),
+		Table:      strings.TrimSpace(c.getenv(tablestore.EnvTable)),
+	}
+	if c.connection != "" {
+		s.Connection, s.ServiceURL = c.connection, ""
+	}
+	if c.serviceURL != "" {
+		s.ServiceURL, s.Connection = c.serviceURL, ""
+	}
+	if c.table != "" {
+		s.Table = c.table
+	}
+	s, err := s.Check()
+	if err != nil {
+		return s, usageError{err.Error()}
+	}
+	return s, nil
+}
+
+// open returns the store, opening it on first use.
+func (c *cli) open() (invite.Store, error) {
+	if c.store != nil {
+		return c.store, nil
+	}
+	s, err := c.settings()
+	if err != nil {
+		return nil, err
+	}
+	c.store, err = c.openStore(s)
+	return c.store, err
+}
+
+func openTableStore(s tablestore.Settings) (invite.Store, error) {
+	// The CLI is not on Entra's clock: retry throttling and blips.
+	return tablestore.Open(s, tablestore.Options{Retries: 5})
+}
+
+// storeError explains a store failure in one line.
+func storeError(err error) error {
+	if errors.Is(err, invite.ErrTableMissing) {
+		return fmt.Errorf("%v", err)
+	}
+	return err
+}
+
+// args checks the number of positional arguments.
+func args(fs *flag.FlagSet, min, max int, what string) ([]string, error) {
+	a := fs.Args()
+	if len(a) < min || len(a) > max {
+		return nil, usagef("expected %s", what)
+	}
+	return a, nil
+}

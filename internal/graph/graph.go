@@ -1,0 +1,494 @@
+// Package graph encodes the wire contract of Microsoft Entra External ID custom
+// authentication extensions for the OnAttributeCollectionStart and
+// OnAttributeCollectionSubmit events: the request Entra posts, and the
+// Microsoft Graph response types it accepts back.
+//
+// It is the only package that knows the "@odata.type" strings. Everything
+// else speaks in terms of Event, Request and Response.
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/invitegate/invitegate/internal/invite"
+)
+
+// AuthenticationEventsAppID is the appId of Microsoft's first-party
+// "Azure AD authentication events" service principal, the only legitimate
+// caller of a custom authentication extension. It appears as the azp (v2)
+// or appid (v1) claim of the bearer token.
+const AuthenticationEventsAppID = "99045fe1-7639-4a75-9d4a-577b6ca3810f"
+
+// Event is one of the two sign-up events this project serves.
+type Event int
+
+const (
+	// AttributeCollectionStart runs before the sign-up form renders.
+	AttributeCollectionStart Event = iota + 1
+	// AttributeCollectionSubmit runs after the form is submitted, before the
+	// account is created.
+	AttributeCollectionSubmit
+)
+
+// contract holds the strings Entra uses for one event.
+type contract struct {
+	eventType    string // envelope "type"
+	calloutData  string // request data "@odata.type"
+	responseData string // response data "@odata.type"
+	actionPrefix string // prefix of every action "@odata.type"
+}
+
+var contracts = map[Event]contract{
+	AttributeCollectionStart: {
+		eventType:    "microsoft.graph.authenticationEvent.attributeCollectionStart",
+		calloutData:  "microsoft.graph.onAttributeCollectionStartCalloutData",
+		responseData: "microsoft.graph.onAttributeCollectionStartResponseData",
+		actionPrefix: "microsoft.graph.attributeCollectionStart.",
+	},
+	AttributeCollectionSubmit: {
+		eventType:    "microsoft.graph.authenticationEvent.attributeCollectionSubmit",
+		calloutData:  "microsoft.graph.onAttributeCollectionSubmitCalloutData",
+		responseData: "microsoft.graph.onAttributeCollectionSubmitResponseData",
+		actionPrefix: "microsoft.graph.attributeCollectionSubmit.",
+	},
+}
+
+// String returns the event's name as Entra's user-flow settings show it.
+func (e Event) String() string {
+	switch e {
+	case AttributeCollectionStart:
+		return "OnAttributeCollectionStart"
+	case AttributeCollectionSubmit:
+		return "OnAttributeCollectionSubmit"
+	}
+	return "Event(" + strconv.Itoa(int(e)) + ")"
+}
+
+// Attribute value types, as the request's attribute "@odata.type".
+const (
+	stringValueType  = "microsoft.graph.stringDirectoryAttributeValue"
+	int64ValueType   = "microsoft.graph.int64DirectoryAttributeValue"
+	booleanValueType = "microsoft.graph.booleanDirectoryAttributeValue"
+)
+
+// MaxBodyBytes is the largest request body the gate reads. Real requests are
+// a few kilobytes.
+const MaxBodyBytes = 64 << 10
+
+// maxDepth bounds JSON nesting. The contract's deepest path is four levels.
+const maxDepth = 32
+
+// Request is the body Entra posts for both events.
+type Request struct {
+	Type   string      `json:"type"`
+	Source string      `json:"source"`
+	Data   RequestData `json:"data"`
+}
+
+// RequestData is the request's "data" object.
+type RequestData struct {
+	ODataType                       string                `json:"@odata.type"`
+	TenantID                        string                `json:"tenantId"`
+	AuthenticationEventListenerID   string                `json:"authenticationEventListenerId"`
+	CustomAuthenticationExtensionID string                `json:"customAuthenticationExtensionId"`
+	AuthenticationContext           AuthenticationContext `json:"authenticationContext"`
+	UserSignUpInfo                  UserSignUpInfo        `json:"userSignUpInfo"`
+}
+
+// AuthenticationContext describes the sign-up in progress.
+type AuthenticationContext struct {
+	CorrelationID            string           `json:"correlationId"`
+	Client                   Client           `json:"client"`
+	Protocol                 string           `json:"protocol"`
+	ClientServicePrincipal   ServicePrincipal `json:"clientServicePrincipal"`
+	ResourceServicePrincipal ServicePrincipal `json:"resourceServicePrincipal"`
+}
+
+// Client is the user's browser as Entra saw it.
+type Client struct {
+	IP     string `json:"ip"`
+	Locale string `json:"locale"`
+	Market string `json:"market"`
+}
+
+// ServicePrincipal names an application in the tenant.
+type ServicePrincipal struct {
+	ID             string `json:"id"`
+	AppID          string `json:"appId"`
+	AppDisplayName string `json:"appDisplayName"`
+	DisplayName    string `json:"displayName"`
+}
+
+// UserSignUpInfo carries what is known about the person signing up.
+type UserSignUpInfo struct {
+	Attributes map[string]AttributeValue `json:"attributes"`
+	Identities []Identity                `json:"identities"`
+}
+
+// AttributeValue is one collected attribute. Value is kept raw because its
+// JSON type depends on ODataType (string, number or boolean).
+type AttributeValue struct {
+	// ODataType is matched case-insensitively by encoding/json, so the
+	// "@odata.Type" spelling seen in Microsoft's own samples decodes too.
+	ODataType     string          `json:"@odata.type"`
+	Value         json.RawMessage `json:"value"`
+	AttributeType string          `json:"attributeType"`
+}
+
+// Identity is one way the person proved who they are.
+type Identity struct {
+	SignInType       string `json:"signInType"`
+	Issuer           string `json:"issuer"`
+	IssuerAssignedID string `json:"issuerAssignedId"`
+}
+
+// ErrBadRequest is wrapped by every error Decode returns: the body is not a
+// request this route accepts.
+var ErrBadRequest = errors.New("bad request")
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadRequest}, args...)...)
+}
+
+// Decode reads and checks one request for event ev from r. It reads at most
+// MaxBodyBytes. It rejects bodies that are not valid UTF-8 JSON objects, that
+// nest deeper than the contract needs, that repeat a key, that lack "data",
+// or whose event type does not belong to ev. Every error wraps ErrBadRequest
+// and names the problem without echoing the body.
+func Decode(r io.Reader, ev Event) (*Request, error) {
+	c, ok := contracts[ev]
+	if !ok {
+		return nil, fmt.Errorf("graph: unknown event %d", ev)
+	}
+	body, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	if err != nil {
+		return nil, badRequest("reading body: %v", err)
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, badRequest("body is larger than %d bytes", MaxBodyBytes)
+	}
+	if !utf8.Valid(body) {
+		return nil, badRequest("body is not valid UTF-8")
+	}
+	if err := checkShape(body); err != nil {
+		return nil, err
+	}
+	var req Request
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("body does not match the request schema: %v", jsonErrorText(err))
+	}
+	if req.Data.ODataType == "" && req.Type == "" {
+		return nil, badRequest(`"data" with an "@odata.type" is required`)
+	}
+	if req.Type != "" && !strings.EqualFold(req.Type, c.eventType) {
+		return nil, badRequest("event type %q does not belong to this route (want %q)", truncate(req.Type), c.eventType)
+	}
+	if req.Data.ODataType != "" && !strings.EqualFold(req.Data.ODataType, c.calloutData) {
+		return nil, badRequest("data @odata.type %q does not belong to this route (want %q)", truncate(req.Data.ODataType), c.calloutData)
+	}
+	return &req, nil
+}
+
+// checkShape walks the JSON tokens once: the top level must be an object
+// with a "data" object, nesting is bounded, and no object repeats a key
+// (encoding/json would silently keep the last one, so a body could mean
+// different things to different parsers).
+func checkShape(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		object bool
+		keys   map[string]struct{}
+		expect bool // the next token in this object is a key
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return badRequest("body is not JSON: %v", jsonErrorText(err))
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return badRequest("body must be a JSON object")
+	}
+	stack := []frame{{object: true, expect: true}}
+	sawData := false
+	for len(stack) > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			return badRequest("body is not JSON: %v", jsonErrorText(err))
+		}
+		top := &stack[len(stack)-1]
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if len(stack) >= maxDepth {
+					return badRequest("JSON nests deeper than %d levels", maxDepth)
+				}
+				stack = append(stack, frame{object: d == '{', expect: d == '{'})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].expect = true
+				}
+			}
+			continue
+		}
+		if !top.object {
+			continue
+		}
+		if !top.expect {
+			top.expect = true // a scalar value ends this member
+			continue
+		}
+		key, _ := tok.(string)
+		if top.keys == nil {
+			top.keys = make(map[string]struct{}, 8)
+		}
+		// encoding/json matches struct fields case-insensitively, so "Data"
+		// and "data" would collide too.
+		folded := strings.ToLower(key)
+		if _, dup := top.keys[folded]; dup {
+			return badRequest("JSON object repeats the key %q", truncate(key))
+		}
+		top.keys[folded] = struct{}{}
+		top.expect = false
+		if len(stack) == 1 && folded == "data" {
+			sawData = true
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("body has data after the JSON object")
+	}
+	if !sawData {
+		return badRequest(`"data" is required`)
+	}
+	return nil
+}
+
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s has the wrong JSON type (%s)", te.Field, te.Value)
+	}
+	return "malformed JSON"
+}
+
+func truncate(s string) string {
+	const n = 80
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// CorrelationID returns the Entra correlation id, the key for logs and for
+// idempotent redemption.
+func (r *Request) CorrelationID() string { return r.Data.AuthenticationContext.CorrelationID }
+
+// AppID returns the appId of the application the person is signing up to,
+// or "" when Entra did not say.
+func (r *Request) AppID() string {
+	return strings.ToLower(strings.TrimSpace(r.Data.AuthenticationContext.ClientServicePrincipal.AppID))
+}
+
+// EmailSource says where Email found the address.
+type EmailSource string
+
+// Where an email address can come from.
+const (
+	EmailFromIdentity  EmailSource = "identity"
+	EmailFromAttribute EmailSource = "attribute"
+)
+
+// Email returns the address the person verified, trimmed and lowercased,
+// and where it came from. An identity whose signInType is "email" or
+// "emailAddress", or whose issuer is "mail" (email one-time passcode), wins:
+// Entra verified it. Otherwise the "email" or "EmailAddress" attribute
+// (matched case-insensitively) is used, which is how Google and other
+// federated sign-ups carry it. A federated identity's issuerAssignedId is
+// never used: it is an opaque subject chosen by the identity provider.
+// ok is false when no candidate holds something shaped like an address.
+func (r *Request) Email() (email string, src EmailSource, ok bool) {
+	info := r.Data.UserSignUpInfo
+	for _, id := range info.Identities {
+		if strings.EqualFold(id.SignInType, "email") ||
+			strings.EqualFold(id.SignInType, "emailAddress") ||
+			strings.EqualFold(id.Issuer, "mail") {
+			if e, ok := invite.NormalizeEmail(id.IssuerAssignedID); ok {
+				return e, EmailFromIdentity, true
+			}
+		}
+	}
+	// Two passes keep the choice deterministic whatever the map order:
+	// "email" first, then "EmailAddress".
+	for _, name := range []string{"email", "emailaddress"} {
+		for key, attr := range info.Attributes {
+			if !strings.EqualFold(key, name) {
+				continue
+			}
+			s, isString := attr.stringValue()
+			if !isString {
+				continue
+			}
+			if e, ok := invite.NormalizeEmail(s); ok {
+				return e, EmailFromAttribute, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+func (a AttributeValue) stringValue() (string, bool) {
+	var s string
+	if len(a.Value) == 0 || a.Value[0] != '"' {
+		return "", false
+	}
+	if err := json.Unmarshal(a.Value, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// kind returns the attribute's value type: "string", "int64" or "boolean".
+func (a AttributeValue) kind() string {
+	switch strings.ToLower(a.ODataType) {
+	case strings.ToLower(int64ValueType):
+		return "int64"
+	case strings.ToLower(booleanValueType):
+		return "boolean"
+	}
+	return "string"
+}
+
+// TypedValues converts values (attribute name → text, as stored with an
+// invitation) into the JSON types Entra expects for this request: a number
+// for an int64 attribute, a boolean for a boolean one, a string otherwise.
+// Names are matched to the request's attributes case-insensitively and sent
+// with the request's spelling. A value that cannot be converted to its
+// attribute's type is left out and reported in skipped.
+func (r *Request) TypedValues(values map[string]string) (typed map[string]any, skipped []string) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	attrs := r.Data.UserSignUpInfo.Attributes
+	typed = make(map[string]any, len(values))
+	for name, text := range values {
+		key, attr, found := name, AttributeValue{}, false
+		if a, ok := attrs[name]; ok {
+			attr, found = a, true
+		} else {
+			for k, a := range attrs {
+				if strings.EqualFold(k, name) {
+					key, attr, found = k, a, true
+					break
+				}
+			}
+		}
+		if !found {
+			typed[key] = text
+			continue
+		}
+		switch attr.kind() {
+		case "int64":
+			n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+			if err != nil {
+				skipped = append(skipped, name)
+				continue
+			}
+			typed[key] = n
+		case "boolean":
+			b, err := strconv.ParseBool(strings.TrimSpace(text))
+			if err != nil {
+				skipped = append(skipped, name)
+				continue
+			}
+			typed[key] = b
+		default:
+			typed[key] = text
+		}
+	}
+	return typed, skipped
+}
+
+// Response is the body the gate answers with: HTTP 200, application/json,
+// exactly one action.
+type Response struct {
+	Data ResponseData `json:"data"`
+}
+
+// ResponseData holds the response type and its single action.
+type ResponseData struct {
+	ODataType string   `json:"@odata.type"`
+	Actions   []Action `json:"actions"`
+}
+
+// Action is one Graph action. Only the fields of its type are set.
+type Action struct {
+	ODataType  string         `json:"@odata.type"`
+	Title      string         `json:"title,omitempty"`
+	Message    string         `json:"message,omitempty"`
+	Inputs     map[string]any `json:"inputs,omitempty"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+func respond(ev Event, a Action) Response {
+	c := contracts[ev]
+	a.ODataType = c.actionPrefix + a.ODataType
+	return Response{Data: ResponseData{ODataType: c.responseData, Actions: []Action{a}}}
+}
+
+// Continue lets the sign-up go on unchanged.
+func Continue(ev Event) Response {
+	return respond(ev, Action{ODataType: "continueWithDefaultBehavior"})
+}
+
+// Block stops the sign-up and shows the person a page with title and message.
+func Block(ev Event, title, message string) Response {
+	return respond(ev, Action{ODataType: "showBlockPage", Title: title, Message: message})
+}
+
+// Prefill lets the sign-up go on with the form prefilled (start only). With
+// no inputs it is Continue.
+func Prefill(inputs map[string]any) Response {
+	if len(inputs) == 0 {
+		return Continue(AttributeCollectionStart)
+	}
+	return respond(AttributeCollectionStart, Action{ODataType: "setPrefillValues", Inputs: inputs})
+}
+
+// Modify lets the sign-up go on with attributes overwritten (submit only).
+// With no attributes it is Continue.
+func Modify(attributes map[string]any) Response {
+	if len(attributes) == 0 {
+		return Continue(AttributeCollectionSubmit)
+	}
+	return respond(AttributeCollectionSubmit, Action{ODataType: "modifyAttributeValues", Attributes: attributes})
+}
+
+// ActionKind returns the short name of the response's action, such as
+// "continueWithDefaultBehavior" or "showBlockPage", for logs.
+func (r Response) ActionKind() string {
+	if len(r.Data.Actions) != 1 {
+		return ""
+	}
+	t := r.Data.Actions[0].ODataType
+	return t[strings.LastIndexByte(t, '.')+1:]
+}
+
+// Continues reports whether the response lets the sign-up go on.
+func (r Response) Continues() bool {
+	switch r.ActionKind() {
+	case "continueWithDefaultBehavior", "setPrefillValues", "modifyAttributeValues":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+package invite
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseExpiry(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 30, 15, 500, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		bad  bool
+	}{
+		{"", time.Time{}, false},
+		{"never", time.Time{}, false},
+		{"2027-01-31", time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), false}, // through the end of that day, UTC
+		{"2027-01-31T17:00:00Z", time.Date(2027, 1, 31, 17, 0, 0, 0, time.UTC), false},
+		{"2027-01-31T17:00:00+02:00", time.Date(2027, 1, 31, 15, 0, 0, 0, time.UTC), false},
+		{"30d", time.Date(2026, 12, 26, 9, 30, 15, 0, time.UTC), false},
+		{"12h", time.Date(2026, 11, 26, 21, 30, 15, 0, time.UTC), false},
+		{"2w", time.Date(2026, 12, 10, 9, 30, 15, 0, time.UTC), false},
+		{"90m", time.Date(2026, 11, 26, 11, 0, 15, 0, time.UTC), false},
+		{"31/01/2027", time.Time{}, true},
+		{"2027-02-30", time.Time{}, true},
+		{"0d", time.Time{}, true},
+		{"-3d", time.Time{}, true},
+		{"soon", time.Time{}, true},
+		{"99999999999d", time.Time{}, true},
+	} {
+		got, err := ParseExpiry(tc.in, now)
+		if (err != nil) != tc.bad || !got.Equal(tc.want) {
+			t.Errorf("ParseExpiry(%q) = %v, %v; want %v (error: %v)", tc.in, got, err, tc.want, tc.bad)
+		}
+	}
+}
+
+func TestParseSubject(t *testing.T) {
+	for in, want := range map[string]string{
+		" Jo.Bloggs@Example.ORG ": "jo.bloggs@example.org",
+		"@Example.org":            "@example.org",
+		"o'brien@example.org":     "o'brien@example.org",
+		"jo@example":              "",
+		"@":                       "",
+		"@.org":                   "",
+		"jo@@example.org":         "",
+		"jo":                      "",
+		"jo#1@example.org":        "",
+	} {
+		got, err := ParseSubject(in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("ParseSubject(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestParseApp(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                     AnyApp,
+		"*":                                    AnyApp,
+		"5F3E2D1C-2222-4B3A-8C9D-1A2B3C4D5E6F": "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f",
+		"members-portal":                       "",
+		"5f3e2d1c22224b3a8c9d1a2b3c4d5e6f":     "",
+	} {
+		got, err := ParseApp(in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("ParseApp(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestParseAttribute(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"givenName=Jo":            {"givenName", "Jo"},
+		"extension_abc_Level=a=b": {"extension_abc_Level", "a=b"},
+		"city=":                   {"city", ""},
+		"=x":                      {"", ""},
+		"no-equals":               {"", ""},
+		"bad name=x":              {"", ""},
+		"1st=x":                   {"", ""},
+	} {
+		n, v, err := ParseAttribute(in)
+		if n != want[0] || v != want[1] || (err != nil) != (want[0] == "") {
+			t.Errorf("ParseAttribute(%q) = %q, %q, %v; want %q", in, n, v, err, want)
+		}
+	}
+}

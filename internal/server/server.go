@@ -1,0 +1,281 @@
+// Package server is the gate's HTTP surface: the two routes Entra calls
+// (through the Azure Functions host) and the host's readiness probe.
+//
+// A request reads top to bottom: authenticate, decode, find the email, look
+// up the invitations, decide, answer. Every failure returns early, and no
+// failure ever answers "continue".
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+
+	"github.com/invitegate/invitegate/internal/graph"
+	"github.com/invitegate/invitegate/internal/invite"
+)
+
+// Deps is everything the server needs; New does no I/O of its own.
+type Deps struct {
+	Store        invite.Store
+	Auth         Authenticator
+	Log          zerolog.Logger
+	Now          func() time.Time // default time.Now
+	Messages     Messages         // empty fields take the defaults
+	StoreTimeout time.Duration    // all store work of one request; default 700ms
+}
+
+// Messages are what a blocked person reads.
+type Messages struct {
+	NotInvited  string
+	Expired     string
+	Unavailable string
+	NoEmail     string
+}
+
+// Default messages.
+const (
+	DefaultNotInvitedMessage  = "Sign-up is by invitation only, and this email address has not been invited. If you think this is a mistake, contact the person who invited you."
+	DefaultExpiredMessage     = "Your invitation has expired. Ask the person who invited you for a new one."
+	DefaultUnavailableMessage = "We can't check invitations right now. Please try again in a few minutes."
+	DefaultNoEmailMessage     = "We couldn't read a verified email address from your account, so we can't check your invitation. Sign up with your email address instead."
+	DefaultStoreTimeout       = 700 * time.Millisecond
+)
+
+func (m Messages) withDefaults() Messages {
+	def := func(s *string, d string) {
+		if strings.TrimSpace(*s) == "" {
+			*s = d
+		}
+	}
+	def(&m.NotInvited, DefaultNotInvitedMessage)
+	def(&m.Expired, DefaultExpiredMessage)
+	def(&m.Unavailable, DefaultUnavailableMessage)
+	def(&m.NoEmail, DefaultNoEmailMessage)
+	return m
+}
+
+// Block page titles.
+const (
+	titleNotInvited  = "Invitation required"
+	titleExpired     = "Invitation expired"
+	titleUnavailable = "Service temporarily unavailable"
+)
+
+// New returns the gate's HTTP handler. All routes are listed here.
+func New(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.StoreTimeout <= 0 {
+		d.StoreTimeout = DefaultStoreTimeout
+	}
+	d.Messages = d.Messages.withDefaults()
+	g := &gate{Deps: d}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", serveReady)
+	mux.Handle("/api/attributeStart", g.serveEvent(graph.AttributeCollectionStart))
+	mux.Handle("/api/attributeSubmit", g.serveEvent(graph.AttributeCollectionSubmit))
+	mux.HandleFunc("/", serveNotFound)
+	return recoverer(d.Log, mux)
+}
+
+type gate struct{ Deps }
+
+// serveReady answers the Functions host's readiness probe.
+func serveReady(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func serveNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found", "no such route: use POST /api/attributeStart or POST /api/attributeSubmit")
+}
+
+// serveEvent handles one of Entra's events.
+func (g *gate) serveEvent(ev graph.Event) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started := time.Now()
+		log := g.Log.With().Str("event", ev.String()).Logger()
+		if id := r.Header.Get("X-Azure-Functions-InvocationId"); id != "" {
+			log = log.With().Str("invocation_id", id).Logger()
+		}
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+			return
+		}
+
+		if err := g.Auth.Authenticate(r); err != nil {
+			status, challenge := authFailure(err)
+			w.Header().Set("WWW-Authenticate", challenge)
+			reason := "unauthorized"
+			if status == http.StatusServiceUnavailable {
+				reason = "authentication keys are not loaded yet; try again shortly"
+			}
+			log.Warn().Int("status", status).Str("outcome", "rejected").Err(err).Msg("request not authenticated")
+			writeError(w, status, "unauthorized", reason)
+			return
+		}
+
+		if !isJSON(r.Header.Get("Content-Type")) {
+			log.Warn().Int("status", http.StatusUnsupportedMediaType).Msg("request is not application/json")
+			writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+			return
+		}
+		req, err := graph.Decode(http.MaxBytesReader(w, r.Body, graph.MaxBodyBytes+1), ev)
+		if err != nil {
+			status := http.StatusBadRequest
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) || strings.Contains(err.Error(), "larger than") {
+				status = http.StatusRequestEntityTooLarge
+			}
+			log.Warn().Int("status", status).Err(err).Msg("request rejected")
+			writeError(w, status, "bad_request", strings.TrimPrefix(err.Error(), graph.ErrBadRequest.Error()+": "))
+			return
+		}
+		log = log.With().Str("correlation_id", req.CorrelationID()).Str("app_id", req.AppID()).Logger()
+
+		resp, ev2 := g.decide(r.Context(), ev, req, &log)
+		ev2.Dur("latency", time.Since(started)).Str("action", resp.ActionKind()).Msg("decision")
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// decide answers a decoded request and returns the decision's log event,
+// to which the caller adds the latency.
+func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, log *zerolog.Logger) (graph.Response, *zerolog.Event) {
+	email, source, ok := req.Email()
+	if !ok {
+		return graph.Block(ev, titleNotInvited, g.Messages.NoEmail),
+			log.Info().Str("outcome", "no_email").Int("identities", len(req.Data.UserSignUpInfo.Identities))
+	}
+	*log = log.With().Str("email", MaskEmail(email)).Str("email_hash", HashEmail(email)).Str("email_source", string(source)).Logger()
+
+	ctx, cancel := context.WithTimeout(ctx, g.StoreTimeout)
+	defer cancel()
+	m, err := g.Store.Match(ctx, email, req.AppID())
+	if err != nil {
+		return graph.Block(ev, titleUnavailable, g.Messages.Unavailable),
+			log.Error().Str("outcome", string(invite.Unavailable)).Err(err)
+	}
+	now := g.Now()
+	d := invite.Decide(m, now)
+	logEv := func(lv *zerolog.Event) *zerolog.Event {
+		return lv.Str("outcome", string(d.Outcome)).Str("level", string(d.Level))
+	}
+	switch d.Outcome {
+	case invite.Allowed:
+	case invite.Expired:
+		return graph.Block(ev, titleExpired, g.Messages.Expired), logEv(log.Info())
+	default:
+		return graph.Block(ev, titleNotInvited, g.Messages.NotInvited), logEv(log.Info())
+	}
+
+	if ev == graph.AttributeCollectionStart {
+		inputs, skipped := req.TypedValues(d.Invitation.Prefill)
+		if len(skipped) > 0 {
+			log.Warn().Strs("attributes", skipped).Msg("prefill values left out: they do not match the attribute's type")
+		}
+		return graph.Prefill(inputs), logEv(log.Info())
+	}
+
+	// Submit: record the redemption, then enforce the invitation's values.
+	// A failed write never blocks a sign-up the invitation allows.
+	recorded, err := g.Store.Redeem(ctx, *d.Invitation, email, req.CorrelationID(), now)
+	if err != nil {
+		log.Error().Err(err).Msg("redemption not recorded; the sign-up continues")
+	}
+	attrs, skipped := req.TypedValues(d.Invitation.Set)
+	if len(skipped) > 0 {
+		log.Warn().Strs("attributes", skipped).Msg("set values left out: they do not match the attribute's type")
+	}
+	return graph.Modify(attrs), logEv(log.Info()).Bool("redemption_recorded", recorded)
+}
+
+// authFailure maps an Authenticator error to a status and challenge.
+func authFailure(err error) (status int, challenge string) {
+	status, challenge = http.StatusUnauthorized, "Bearer"
+	var s interface{ HTTPStatus() int }
+	if errors.As(err, &s) && s.HTTPStatus() >= 400 {
+		status = s.HTTPStatus()
+	}
+	var c interface{ WWWAuthenticate() string }
+	if errors.As(err, &c) && c.WWWAuthenticate() != "" {
+		challenge = c.WWWAuthenticate()
+	}
+	return status, challenge
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")))
+}
+
+// writeJSON writes every response: status, application/json, and v.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal","message":"response could not be encoded"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// errorBody is the JSON body of every 4xx/5xx answer.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, errorBody{Error: code, Message: message})
+}
+
+// recoverer turns a panic into a logged 500: Entra shows the person a
+// generic error, which fails closed.
+func recoverer(log zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panicked")
+				writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// MaskEmail keeps enough of an address to recognise it in a log without
+// revealing it: the first character of the local part and the domain.
+func MaskEmail(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 {
+		return "***"
+	}
+	_, n := utf8.DecodeRuneInString(email)
+	return email[:n] + "***" + email[at:]
+}
+
+// HashEmail returns a short, stable digest of a normalised address, so an
+// operator who knows an address can find its log lines.
+func HashEmail(email string) string {
+	sum := sha256.Sum256([]byte("invitegate:" + email))
+	return hex.EncodeToString(sum[:8])
+}

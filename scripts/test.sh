@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every check: go vet and all tests, against a private Azurite that
+# this script installs (if needed), starts, and stops.
+#
+#   scripts/test.sh                 all tests
+#   scripts/test.sh -run Conformance ./internal/tablestore/   extra go test arguments
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib/azurite.sh
+source scripts/lib/azurite.sh
+
+command -v go >/dev/null || { echo "Go is not installed: install Go 1.26 or newer" >&2; exit 1; }
+ensure_azurite "$root"
+
+port=${TEST_AZURITE_PORT:-10112}
+while ! port_free "$port"; do port=$((port + 1)); done
+start_azurite "$root" "$port"
+trap 'kill "$AZURITE_PID" 2>/dev/null || true; wait "$AZURITE_PID" 2>/dev/null || true' EXIT
+export INVITEGATE_TEST_CONNECTION
+INVITEGATE_TEST_CONNECTION=$(azurite_connection "$port")
+export AZURITE_TABLE_BIN="$root/tools/node_modules/.bin/azurite-table"
+
+echo "== go vet"
+go vet ./...
+echo "== go test (Azurite on 127.0.0.1:$port)"
+if [ $# -gt 0 ]; then
+  go test -count=1 "$@"
+else
+  go test -count=1 -race -timeout 15m ./...
+fi
