@@ -145,40 +145,63 @@ func (g *gate) serveEvent(ev graph.Event) http.Handler {
 		}
 		log = log.With().Str("correlation_id", req.CorrelationID()).Str("app_id", req.AppID()).Logger()
 
-		resp, ev2 := g.decide(r.Context(), ev, req, &log)
-		ev2.Dur("latency", time.Since(started)).Str("action", resp.ActionKind()).Msg("decision")
-		writeJSON(w, http.StatusOK, resp)
+		v := g.decide(r.Context(), ev, req, log)
+		lv := log.Info()
+		if v.err != nil {
+			lv = log.Error().Err(v.err)
+		}
+		if v.email != "" {
+			lv = lv.Str("email", MaskEmail(v.email)).Str("email_hash", HashEmail(v.email)).Str("email_source", string(v.source))
+		}
+		if v.level != "" {
+			lv = lv.Str("level", string(v.level))
+		}
+		if ev == graph.AttributeCollectionSubmit && v.outcome == string(invite.Allowed) {
+			lv = lv.Bool("redemption_recorded", v.recorded)
+		}
+		lv.Str("outcome", v.outcome).Str("action", v.resp.ActionKind()).Dur("latency", time.Since(started)).Msg("decision")
+		writeJSON(w, http.StatusOK, v.resp)
 	})
 }
 
-// decide answers a decoded request and returns the decision's log event,
-// to which the caller adds the latency.
-func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, log *zerolog.Logger) (graph.Response, *zerolog.Event) {
+// verdict is the answer to one request and what the decision log says.
+type verdict struct {
+	resp     graph.Response
+	outcome  string
+	level    invite.Level
+	email    string
+	source   graph.EmailSource
+	recorded bool
+	err      error // why the store could not answer
+}
+
+// decide answers a decoded request. Side notes (values left out, a failed
+// redemption write) are logged on log; the decision itself by the caller.
+func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, log zerolog.Logger) verdict {
 	email, source, ok := req.Email()
 	if !ok {
-		return graph.Block(ev, titleNotInvited, g.Messages.NoEmail),
-			log.Info().Str("outcome", "no_email").Int("identities", len(req.Data.UserSignUpInfo.Identities))
+		return verdict{resp: graph.Block(ev, titleNotInvited, g.Messages.NoEmail), outcome: "no_email"}
 	}
-	*log = log.With().Str("email", MaskEmail(email)).Str("email_hash", HashEmail(email)).Str("email_source", string(source)).Logger()
+	v := verdict{email: email, source: source}
 
 	ctx, cancel := context.WithTimeout(ctx, g.StoreTimeout)
 	defer cancel()
 	m, err := g.Store.Match(ctx, email, req.AppID())
 	if err != nil {
-		return graph.Block(ev, titleUnavailable, g.Messages.Unavailable),
-			log.Error().Str("outcome", string(invite.Unavailable)).Err(err)
+		v.resp, v.outcome, v.err = graph.Block(ev, titleUnavailable, g.Messages.Unavailable), string(invite.Unavailable), err
+		return v
 	}
 	now := g.Now()
 	d := invite.Decide(m, now)
-	logEv := func(lv *zerolog.Event) *zerolog.Event {
-		return lv.Str("outcome", string(d.Outcome)).Str("level", string(d.Level))
-	}
+	v.outcome, v.level = string(d.Outcome), d.Level
 	switch d.Outcome {
 	case invite.Allowed:
 	case invite.Expired:
-		return graph.Block(ev, titleExpired, g.Messages.Expired), logEv(log.Info())
+		v.resp = graph.Block(ev, titleExpired, g.Messages.Expired)
+		return v
 	default:
-		return graph.Block(ev, titleNotInvited, g.Messages.NotInvited), logEv(log.Info())
+		v.resp = graph.Block(ev, titleNotInvited, g.Messages.NotInvited)
+		return v
 	}
 
 	if ev == graph.AttributeCollectionStart {
@@ -186,20 +209,22 @@ func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, l
 		if len(skipped) > 0 {
 			log.Warn().Strs("attributes", skipped).Msg("prefill values left out: they do not match the attribute's type")
 		}
-		return graph.Prefill(inputs), logEv(log.Info())
+		v.resp = graph.Prefill(inputs)
+		return v
 	}
 
 	// Submit: record the redemption, then enforce the invitation's values.
 	// A failed write never blocks a sign-up the invitation allows.
-	recorded, err := g.Store.Redeem(ctx, *d.Invitation, email, req.CorrelationID(), now)
+	v.recorded, err = g.Store.Redeem(ctx, *d.Invitation, email, req.CorrelationID(), now)
 	if err != nil {
-		log.Error().Err(err).Msg("redemption not recorded; the sign-up continues")
+		log.Error().Err(err).Str("email_hash", HashEmail(email)).Msg("redemption not recorded; the sign-up continues")
 	}
 	attrs, skipped := req.TypedValues(d.Invitation.Set)
 	if len(skipped) > 0 {
 		log.Warn().Strs("attributes", skipped).Msg("set values left out: they do not match the attribute's type")
 	}
-	return graph.Modify(attrs), logEv(log.Info()).Bool("redemption_recorded", recorded)
+	v.resp = graph.Modify(attrs)
+	return v
 }
 
 // authFailure maps an Authenticator error to a status and challenge.
