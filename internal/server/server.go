@@ -116,11 +116,10 @@ func (g *gate) serveEvent(ev graph.Event) http.Handler {
 		}
 
 		if err := g.Auth.Authenticate(r); err != nil {
-			status, challenge := authFailure(err)
+			status, challenge, reason := authFailure(err)
 			w.Header().Set("WWW-Authenticate", challenge)
-			reason := "unauthorized"
 			if status == http.StatusServiceUnavailable {
-				reason = "authentication keys are not loaded yet; try again shortly"
+				w.Header().Set("Retry-After", "5")
 			}
 			log.Warn().Int("status", status).Str("outcome", "rejected").Err(err).Msg("request not authenticated")
 			writeError(w, status, "unauthorized", reason)
@@ -227,18 +226,26 @@ func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, l
 	return v
 }
 
-// authFailure maps an Authenticator error to a status and challenge.
-func authFailure(err error) (status int, challenge string) {
-	status, challenge = http.StatusUnauthorized, "Bearer"
+// authFailure maps an Authenticator error to a status, a challenge and a
+// reason that is safe to send back.
+func authFailure(err error) (status int, challenge, reason string) {
+	status, challenge, reason = http.StatusUnauthorized, "Bearer", "the request is not authenticated"
 	var s interface{ HTTPStatus() int }
 	if errors.As(err, &s) && s.HTTPStatus() >= 400 {
 		status = s.HTTPStatus()
+	}
+	if status == http.StatusServiceUnavailable {
+		reason = "the signing keys are not loaded yet; try again shortly"
 	}
 	var c interface{ WWWAuthenticate() string }
 	if errors.As(err, &c) && c.WWWAuthenticate() != "" {
 		challenge = c.WWWAuthenticate()
 	}
-	return status, challenge
+	var p interface{ PublicReason() string }
+	if errors.As(err, &p) && p.PublicReason() != "" {
+		reason = p.PublicReason()
+	}
+	return status, challenge, reason
 }
 
 func isJSON(contentType string) bool {

@@ -327,6 +327,7 @@ type authErr struct{ status int }
 func (e authErr) Error() string           { return "token audience mismatch" }
 func (e authErr) HTTPStatus() int         { return e.status }
 func (e authErr) WWWAuthenticate() string { return `Bearer error="invalid_token"` }
+func (e authErr) PublicReason() string    { return "the token is not for this extension" }
 
 func TestBadRequests(t *testing.T) {
 	start := readFixture(t, "start-email-otp.json")
@@ -379,6 +380,12 @@ func TestBadRequests(t *testing.T) {
 			}
 			if tc.auth != nil && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("no Bearer challenge: %q", rec.Header().Get("WWW-Authenticate"))
+			}
+			if tc.status == 401 && body.Message != "the token is not for this extension" {
+				t.Errorf("401 body does not carry the public reason: %q", body.Message)
+			}
+			if tc.status == 503 && rec.Header().Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
 			}
 		})
 	}
