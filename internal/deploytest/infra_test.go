@@ -1,0 +1,559 @@
+package deploytest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// infra/main.json is written by hand from infra/main.bicep (no Bicep CLI was
+// available), so these tests check what a compiler would have: that it is a
+// well-formed ARM template whose expressions parse and refer to declared names,
+// and that it declares what main.bicep declares. They also pin the settings the
+// deployment promises (TLS, no public blobs, least-privilege roles, ...).
+
+type armTemplate struct {
+	Schema         string                  `json:"$schema"`
+	ContentVersion string                  `json:"contentVersion"`
+	Metadata       map[string]any          `json:"metadata"`
+	Parameters     map[string]armParameter `json:"parameters"`
+	Variables      map[string]any          `json:"variables"`
+	Resources      []map[string]any        `json:"resources"`
+	Outputs        map[string]armOutput    `json:"outputs"`
+}
+
+type armParameter struct {
+	Type          string         `json:"type"`
+	DefaultValue  any            `json:"defaultValue"`
+	AllowedValues []any          `json:"allowedValues"`
+	MinLength     *int           `json:"minLength"`
+	MaxLength     *int           `json:"maxLength"`
+	MinValue      *int           `json:"minValue"`
+	MaxValue      *int           `json:"maxValue"`
+	Metadata      map[string]any `json:"metadata"`
+}
+
+type armOutput struct {
+	Type     string         `json:"type"`
+	Value    any            `json:"value"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+// loadTemplate decodes infra/main.json strictly (no property ARM does not
+// know at the top or in parameters and outputs) and reads infra/main.bicep.
+func loadTemplate(t *testing.T) (armTemplate, string) {
+	t.Helper()
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "infra", "main.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	var tmpl armTemplate
+	if err := dec.Decode(&tmpl); err != nil {
+		t.Fatalf("infra/main.json: %v", err)
+	}
+	bicep, err := os.ReadFile(filepath.Join(root, "infra", "main.bicep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl, string(bicep)
+}
+
+func TestARMTemplateIsWellFormed(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	if tmpl.Schema != "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#" {
+		t.Errorf("$schema = %q, want the 2019-04-01 resource-group deployment schema", tmpl.Schema)
+	}
+	if tmpl.ContentVersion == "" {
+		t.Error("contentVersion is missing")
+	}
+	for name, p := range tmpl.Parameters {
+		if !slices.Contains([]string{"string", "int", "bool", "object", "array", "securestring"}, p.Type) {
+			t.Errorf("parameter %s: type %q", name, p.Type)
+		}
+		if d, _ := p.Metadata["description"].(string); d == "" {
+			t.Errorf("parameter %s has no description", name)
+		}
+	}
+	apiVersion := regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
+	for i, r := range tmpl.Resources {
+		typ, _ := r["type"].(string)
+		if strings.Count(typ, "/") < 1 {
+			t.Errorf("resource %d: type %q is not Namespace/type", i, typ)
+		}
+		if v, _ := r["apiVersion"].(string); !apiVersion.MatchString(v) {
+			t.Errorf("resource %d (%s): apiVersion %q", i, typ, v)
+		}
+		if n, _ := r["name"].(string); n == "" {
+			t.Errorf("resource %d (%s): no name", i, typ)
+		}
+	}
+
+	// Every expression parses, calls known functions, and names declared
+	// parameters and variables; every parameter and variable is used.
+	used := map[string]map[string]bool{"parameters": {}, "variables": {}}
+	declared := map[string]map[string]bool{"parameters": {}, "variables": {}}
+	for name := range tmpl.Parameters {
+		declared["parameters"][name] = true
+	}
+	for name := range tmpl.Variables {
+		declared["variables"][name] = true
+	}
+	var raw map[string]any
+	js, err := os.ReadFile(filepath.Join(repoRoot(t), "infra", "main.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &raw); err != nil {
+		t.Fatal(err)
+	}
+	expressions := 0
+	walkStrings(raw, "", func(where, s string) {
+		if !strings.HasPrefix(s, "[") || strings.HasPrefix(s, "[[") || !strings.HasSuffix(s, "]") {
+			return
+		}
+		expressions++
+		calls, err := parseARMExpression(s[1 : len(s)-1])
+		if err != nil {
+			t.Errorf("%s: %v\n  %s", where, err, s)
+			return
+		}
+		for _, c := range calls {
+			if !armFunctions[c.name] {
+				t.Errorf("%s: unknown function %s()", where, c.name)
+			}
+			if c.name == "parameters" || c.name == "variables" {
+				if len(c.args) != 1 || c.args[0].str == nil {
+					t.Errorf("%s: %s() needs one string literal", where, c.name)
+					continue
+				}
+				ref := *c.args[0].str
+				if !declared[c.name][ref] {
+					t.Errorf("%s: %s('%s') is not declared", where, c.name, ref)
+				}
+				used[c.name][ref] = true
+			}
+			if c.name == "format" && len(c.args) > 0 && c.args[0].str != nil {
+				for _, m := range regexp.MustCompile(`\{(\d+)\}`).FindAllStringSubmatch(*c.args[0].str, -1) {
+					if i, _ := strconv.Atoi(m[1]); i >= len(c.args)-1 {
+						t.Errorf("%s: format('%s') uses {%d} with only %d arguments", where, *c.args[0].str, i, len(c.args)-1)
+					}
+				}
+			}
+		}
+	})
+	if expressions < 50 {
+		t.Errorf("only %d expressions found: is the walk broken?", expressions)
+	}
+	for kind, names := range declared {
+		for name := range names {
+			if !used[kind][name] {
+				t.Errorf("%s %q is declared but never used", kind, name)
+			}
+		}
+	}
+}
+
+// TestARMTemplateMatchesBicep checks that main.json declares what main.bicep
+// declares: the same parameters (type and default), resources (type, API
+// version, condition), outputs, and the same names of app settings.
+func TestARMTemplateMatchesBicep(t *testing.T) {
+	tmpl, bicep := loadTemplate(t)
+
+	bicepParams := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^param (\w+) (\w+)(?: = (.+))?$`).FindAllStringSubmatch(bicep, -1) {
+		bicepParams[m[1]] = m[2]
+		p, ok := tmpl.Parameters[m[1]]
+		if !ok {
+			t.Errorf("main.bicep param %s is missing from main.json", m[1])
+			continue
+		}
+		if p.Type != m[2] {
+			t.Errorf("param %s: main.json type %q, main.bicep %q", m[1], p.Type, m[2])
+		}
+		if def := m[3]; def != "" {
+			if got := bicepLiteral(p.DefaultValue); got != def {
+				t.Errorf("param %s: main.json default %s, main.bicep %s", m[1], got, def)
+			}
+		} else if p.DefaultValue != nil {
+			t.Errorf("param %s: main.json has a default, main.bicep none", m[1])
+		}
+	}
+	if got, want := slices.Sorted(maps.Keys(tmpl.Parameters)), slices.Sorted(maps.Keys(bicepParams)); !slices.Equal(got, want) {
+		t.Errorf("parameters: main.json %q, main.bicep %q", got, want)
+	}
+
+	var bicepResources, jsonResources []string
+	for _, m := range regexp.MustCompile(`(?m)^resource \w+ '([^@']+)@([^']+)' = (if \(\w+\) )?\{`).FindAllStringSubmatch(bicep, -1) {
+		bicepResources = append(bicepResources, resourceKey(m[1], m[2], m[3] != ""))
+	}
+	for _, r := range tmpl.Resources {
+		typ, _ := r["type"].(string)
+		v, _ := r["apiVersion"].(string)
+		_, conditional := r["condition"]
+		jsonResources = append(jsonResources, resourceKey(typ, v, conditional))
+	}
+	slices.Sort(bicepResources)
+	slices.Sort(jsonResources)
+	if len(bicepResources) == 0 || !slices.Equal(jsonResources, bicepResources) {
+		t.Errorf("resources differ:\n main.json:  %q\n main.bicep: %q", jsonResources, bicepResources)
+	}
+
+	var bicepOutputs []string
+	for _, m := range regexp.MustCompile(`(?m)^output (\w+) (\w+) =`).FindAllStringSubmatch(bicep, -1) {
+		bicepOutputs = append(bicepOutputs, m[1]+" "+m[2])
+	}
+	var jsonOutputs []string
+	for name, o := range tmpl.Outputs {
+		jsonOutputs = append(jsonOutputs, name+" "+o.Type)
+	}
+	slices.Sort(bicepOutputs)
+	slices.Sort(jsonOutputs)
+	if !slices.Equal(jsonOutputs, bicepOutputs) {
+		t.Errorf("outputs differ:\n main.json:  %q\n main.bicep: %q", jsonOutputs, bicepOutputs)
+	}
+
+	// Every app setting main.bicep names, main.json names too, and the other way round.
+	settingName := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+|__[A-Za-z]+)+$`)
+	var bicepNames, jsonNames []string
+	for _, m := range regexp.MustCompile(`name: '([^']+)'`).FindAllStringSubmatch(bicep, -1) {
+		if settingName.MatchString(m[1]) {
+			bicepNames = append(bicepNames, m[1])
+		}
+	}
+	js, _ := os.ReadFile(filepath.Join(repoRoot(t), "infra", "main.json"))
+	for _, m := range regexp.MustCompile(`"name": "([^"]+)"|'name', '([^']+)'`).FindAllStringSubmatch(string(js), -1) {
+		if n := m[1] + m[2]; settingName.MatchString(n) {
+			jsonNames = append(jsonNames, n)
+		}
+	}
+	slices.Sort(bicepNames)
+	slices.Sort(jsonNames)
+	if len(bicepNames) < 10 || !slices.Equal(jsonNames, bicepNames) {
+		t.Errorf("app settings differ:\n main.json:  %q\n main.bicep: %q", jsonNames, bicepNames)
+	}
+}
+
+// TestARMTemplateSettings pins what the deployment promises.
+func TestARMTemplateSettings(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	byType := map[string][]map[string]any{}
+	for _, r := range tmpl.Resources {
+		typ, _ := r["type"].(string)
+		byType[strings.ToLower(typ)] = append(byType[strings.ToLower(typ)], r)
+	}
+	prop := func(r map[string]any, path ...string) any {
+		var v any = r
+		for _, p := range path {
+			m, _ := v.(map[string]any)
+			v = m[p]
+		}
+		return v
+	}
+
+	accounts := byType["microsoft.storage/storageaccounts"]
+	if len(accounts) != 2 {
+		t.Fatalf("%d storage accounts, want 2 (invitations, host)", len(accounts))
+	}
+	for _, a := range accounts {
+		for key, want := range map[string]any{"minimumTlsVersion": "TLS1_2", "supportsHttpsTrafficOnly": true, "allowBlobPublicAccess": false} {
+			if got := prop(a, "properties", key); got != want {
+				t.Errorf("storage %v: %s = %v, want %v", a["name"], key, got, want)
+			}
+		}
+	}
+	invitations := findResource(t, accounts, "invitationsStorageName")
+	if got := prop(invitations, "properties", "allowSharedKeyAccess"); got != false {
+		t.Errorf("invitations storage: allowSharedKeyAccess = %v, want false (Entra ID only)", got)
+	}
+	tables := byType["microsoft.storage/storageaccounts/tableservices/tables"]
+	if len(tables) != 1 || !strings.Contains(tables[0]["name"].(string), "parameters('invitationsTable')") {
+		t.Errorf("want one table named by parameters('invitationsTable'), got %v", tables)
+	}
+
+	sites := byType["microsoft.web/sites"]
+	if len(sites) != 1 {
+		t.Fatalf("%d sites, want 1", len(sites))
+	}
+	site := sites[0]
+	for path, want := range map[string]any{
+		"kind":                                "functionapp,linux",
+		"identity.type":                       "SystemAssigned",
+		"properties.httpsOnly":                true,
+		"properties.siteConfig.minTlsVersion": "1.2",
+		"properties.siteConfig.ftpsState":     "Disabled",
+	} {
+		if got := prop(site, strings.Split(path, ".")...); got != want {
+			t.Errorf("site %s = %v, want %v", path, got, want)
+		}
+	}
+	settings, _ := prop(site, "properties", "siteConfig", "appSettings").(string)
+	handlerSettings, _ := json.Marshal(tmpl.Variables["handlerAppSettings"])
+	all := settings + string(handlerSettings)
+	for _, name := range []string{
+		"APPLICATIONINSIGHTS_CONNECTION_STRING", "AzureWebJobsStorage__accountName",
+		"INVITATIONS_TABLE", "INVITATIONS_TABLE_SERVICE_URL",
+		"ENTRA_AUTH", "ENTRA_TENANT_ID", "ENTRA_AUDIENCE",
+	} {
+		if !strings.Contains(all, `'`+name+`'`) && !strings.Contains(all, `"`+name+`"`) {
+			t.Errorf("app setting %s is not set", name)
+		}
+	}
+	for _, secret := range []string{"INVITATIONS_CONNECTION", "AccountKey"} {
+		if strings.Contains(string(handlerSettings), secret) {
+			t.Errorf("the handler's settings contain %s: it must reach the table with its managed identity", secret)
+		}
+	}
+
+	flex, _ := json.Marshal(tmpl.Variables["flexFunctionAppConfig"])
+	for _, want := range []string{`'name', 'http'`, `"name":"custom"`, `"type":"SystemAssignedIdentity"`} {
+		if !strings.Contains(string(flex), want) {
+			t.Errorf("flexFunctionAppConfig lacks %s: %s", want, flex)
+		}
+	}
+	plans := byType["microsoft.web/serverfarms"]
+	if len(plans) != 1 || !strings.Contains(plans[0]["sku"].(string), "'FC1', 'tier', 'FlexConsumption'") ||
+		!strings.Contains(plans[0]["sku"].(string), "'EP1', 'tier', 'ElasticPremium'") {
+		t.Errorf("the plan must be FC1 (flex) or EP1 (premium): %v", plans)
+	}
+
+	// The app's identity gets exactly two roles, each on its own account.
+	roles := byType["microsoft.authorization/roleassignments"]
+	grants := map[string]string{}
+	for _, r := range roles {
+		def, _ := prop(r, "properties", "roleDefinitionId").(string)
+		scope, _ := r["scope"].(string)
+		grants[def] = scope
+		if p, _ := prop(r, "properties", "principalId").(string); !strings.Contains(p, ".identity.principalId") {
+			t.Errorf("role %s is not granted to the site's identity: %s", def, p)
+		}
+	}
+	want := map[string]string{
+		"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('storageTableDataContributor'))]": "invitationsStorageName",
+		"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('storageBlobDataOwner'))]":        "hostStorageName",
+	}
+	if len(grants) != len(want) || len(roles) != len(want) {
+		t.Errorf("role assignments = %v, want exactly Storage Table Data Contributor and Storage Blob Data Owner", grants)
+	}
+	for def, account := range want {
+		if !strings.Contains(grants[def], "variables('"+account+"')") {
+			t.Errorf("%s is scoped to %q, want the %s account", def, grants[def], account)
+		}
+	}
+	if tmpl.Variables["storageTableDataContributor"] != "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3" ||
+		tmpl.Variables["storageBlobDataOwner"] != "b7e6dc6d-f1e8-4753-8033-0f276bb0955b" {
+		t.Error("role definition IDs are not the built-in Storage Table Data Contributor / Storage Blob Data Owner")
+	}
+
+	for name, suffix := range map[string]string{"attributeStartUrl": "/api/attributeStart'", "attributeSubmitUrl": "/api/attributeSubmit'"} {
+		v, _ := tmpl.Outputs[name].Value.(string)
+		if !strings.Contains(v, "'https://{0}"+suffix) || !strings.Contains(v, ".defaultHostName") {
+			t.Errorf("output %s = %s, want https://<defaultHostName>%s", name, v, strings.TrimSuffix(suffix, "'"))
+		}
+	}
+}
+
+func findResource(t *testing.T, rs []map[string]any, nameVar string) map[string]any {
+	t.Helper()
+	for _, r := range rs {
+		if r["name"] == "[variables('"+nameVar+"')]" {
+			return r
+		}
+	}
+	t.Fatalf("no resource named variables('%s')", nameVar)
+	return nil
+}
+
+func resourceKey(typ, apiVersion string, conditional bool) string {
+	k := strings.ToLower(typ) + "@" + apiVersion
+	if conditional {
+		k += " (conditional)"
+	}
+	return k
+}
+
+// bicepLiteral prints a JSON default value the way main.bicep writes it.
+func bicepLiteral(v any) string {
+	switch v := v.(type) {
+	case string:
+		if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+			return v[1 : len(v)-1] // an expression, e.g. resourceGroup().location
+		}
+		return "'" + v + "'"
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// walkStrings calls fn for every string in a decoded JSON value, with its path.
+func walkStrings(v any, where string, fn func(where, s string)) {
+	switch v := v.(type) {
+	case string:
+		fn(where, v)
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			walkStrings(v[k], where+"."+k, fn)
+		}
+	case []any:
+		for i, e := range v {
+			walkStrings(e, fmt.Sprintf("%s[%d]", where, i), fn)
+		}
+	}
+}
+
+// armFunctions are the template functions main.json may call.
+var armFunctions = map[string]bool{
+	"concat": true, "createArray": true, "createObject": true, "empty": true, "environment": true,
+	"equals": true, "format": true, "greater": true, "guid": true, "if": true, "listKeys": true,
+	"not": true, "null": true, "parameters": true, "reference": true, "resourceGroup": true,
+	"resourceId": true, "subscription": true, "subscriptionResourceId": true, "toLower": true,
+	"uniqueString": true, "variables": true, "union": true, "and": true, "or": true, "length": true,
+	"take": true, "replace": true, "string": true, "int": true, "bool": true, "contains": true,
+}
+
+// armCall is one function call in an expression, with its direct arguments.
+type armCall struct {
+	name string
+	args []armArg
+}
+
+// armArg is a string literal (str set) or any other expression.
+type armArg struct{ str *string }
+
+// parseARMExpression parses the inside of "[...]": a function call followed by
+// property accesses (.name) and indexes ([expr]). It returns every call in it.
+func parseARMExpression(s string) ([]armCall, error) {
+	p := &armParser{s: s}
+	var calls []armCall
+	if _, err := p.expression(&calls); err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.i != len(p.s) {
+		return nil, fmt.Errorf("unexpected %q at %d", p.s[p.i:], p.i)
+	}
+	return calls, nil
+}
+
+type armParser struct {
+	s string
+	i int
+}
+
+func (p *armParser) space() {
+	for p.i < len(p.s) && p.s[p.i] == ' ' {
+		p.i++
+	}
+}
+
+func (p *armParser) ident() string {
+	start := p.i
+	for p.i < len(p.s) && (unicode.IsLetter(rune(p.s[p.i])) || unicode.IsDigit(rune(p.s[p.i])) || p.s[p.i] == '_') {
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+func (p *armParser) expect(c byte) error {
+	p.space()
+	if p.i >= len(p.s) || p.s[p.i] != c {
+		return fmt.Errorf("want %q at %d in %q", c, p.i, p.s)
+	}
+	p.i++
+	return nil
+}
+
+// expression parses a literal or a call chain, and reports a string literal.
+func (p *armParser) expression(calls *[]armCall) (armArg, error) {
+	p.space()
+	if p.i >= len(p.s) {
+		return armArg{}, fmt.Errorf("expression ends early: %q", p.s)
+	}
+	switch c := p.s[p.i]; {
+	case c == '\'':
+		var b strings.Builder
+		for p.i++; ; p.i++ {
+			if p.i >= len(p.s) {
+				return armArg{}, fmt.Errorf("unterminated string in %q", p.s)
+			}
+			if p.s[p.i] == '\'' {
+				if p.i+1 < len(p.s) && p.s[p.i+1] == '\'' {
+					b.WriteByte('\'')
+					p.i++
+					continue
+				}
+				p.i++
+				str := b.String()
+				return armArg{str: &str}, nil
+			}
+			b.WriteByte(p.s[p.i])
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		for p.i++; p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9'; p.i++ {
+		}
+		return armArg{}, nil
+	}
+	name := p.ident()
+	if name == "" {
+		return armArg{}, fmt.Errorf("want a function name at %d in %q", p.i, p.s)
+	}
+	if err := p.expect('('); err != nil {
+		return armArg{}, err
+	}
+	call := armCall{name: name}
+	p.space()
+	if p.i < len(p.s) && p.s[p.i] == ')' {
+		p.i++
+	} else {
+		for {
+			arg, err := p.expression(calls)
+			if err != nil {
+				return armArg{}, err
+			}
+			call.args = append(call.args, arg)
+			p.space()
+			if p.i < len(p.s) && p.s[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if err := p.expect(')'); err != nil {
+				return armArg{}, err
+			}
+			break
+		}
+	}
+	*calls = append(*calls, call)
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case '.':
+			p.i++
+			if p.ident() == "" {
+				return armArg{}, fmt.Errorf("want a property name at %d in %q", p.i, p.s)
+			}
+		case '[':
+			p.i++
+			if _, err := p.expression(calls); err != nil {
+				return armArg{}, err
+			}
+			if err := p.expect(']'); err != nil {
+				return armArg{}, err
+			}
+		default:
+			return armArg{}, nil
+		}
+	}
+	return armArg{}, nil
+}

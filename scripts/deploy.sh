@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# deploy.sh provisions invitegate in Azure and publishes the app, in one command:
+#
+#   1. az group create                 the resource group
+#   2. az deployment group create      infra/main.json: Function App, storage, monitoring
+#   3. scripts/package.sh              dist/invitegate.zip (linux/amd64 handler + function.json files)
+#   4. publish                         func azure functionapp publish when func is installed,
+#                                      else az functionapp deployment source config-zip
+#   5. check that both functions are listed, and print the function URLs
+#
+# Every step is idempotent: run the same command again to update the app.
+# --dry-run prints the commands instead, runs none of them and builds nothing.
+# Every Azure call is in main() at the bottom, in the order it runs.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+Usage: scripts/deploy.sh --resource-group RG --location LOCATION --name PREFIX
+                         --tenant-id TENANT_ID --audience APP_ID
+                         [--plan flex|premium] [--publisher auto|func|az]
+                         [--subscription SUBSCRIPTION] [--dry-run]
+
+  --resource-group RG   resource group to create or update          env AZURE_RESOURCE_GROUP
+  --location LOCATION   Azure region, e.g. westeurope               env AZURE_LOCATION
+  --name PREFIX         prefix of every resource name; the function
+                        app is PREFIX-func (3-40 of a-z 0-9 -)       env INVITEGATE_NAME
+  --tenant-id ID        directory ID of the Entra External ID tenant env ENTRA_TENANT_ID
+  --audience APP_ID     application (client) ID of the extension's
+                        app registration (scripts/register-entra.sh) env ENTRA_AUDIENCE
+  --plan                flex (default): Flex Consumption, 1 always-ready instance;
+                        premium: Elastic Premium EP1                 env INVITEGATE_PLAN
+  --publisher           auto (default): func if installed, else az;
+                        func: func azure functionapp publish;
+                        az: az functionapp deployment source config-zip
+                                                                     env INVITEGATE_PUBLISHER
+  --subscription SUB    subscription to deploy to (default: az's current one)
+                                                                     env AZURE_SUBSCRIPTION_ID
+  --dry-run             print every command instead of running it    env INVITEGATE_DRY_RUN=1
+USAGE
+}
+
+# --- plumbing: the same in deploy.sh and register-entra.sh --------------------
+
+# fd 3 is the real stdout, so a dry run can print its plan from inside $(...).
+exec 3>&1
+
+die() {
+	printf '%s: %s\n' "${0##*/}" "$*" >&2
+	exit 1
+}
+
+# usage_error prints what is wrong and the usage, and exits 2.
+usage_error() {
+	printf '%s: %s\n\n' "${0##*/}" "$*" >&2
+	usage >&2
+	exit 2
+}
+
+# quote prints one word so that a shell reads it back unchanged.
+quote() {
+	local s=$1
+	if [[ $s =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+		printf '%s' "$s"
+	elif [[ $s != *"'"* ]]; then
+		printf "'%s'" "$s"
+	else
+		s=${s//\\/\\\\}
+		s=${s//\"/\\\"}
+		s=${s//\$/\\\$}
+		s=${s//\`/\\\`}
+		printf '"%s"' "$s"
+	fi
+}
+
+# cmdline prints a command as one shell-quoted line.
+cmdline() {
+	local line='' arg
+	for arg in "$@"; do
+		line+="${line:+ }$(quote "$arg")"
+	done
+	printf '%s' "$line"
+}
+
+# execute runs a command. Called with attempts=N, it tries up to N times,
+# retry_delay seconds apart: Azure takes a while to act on what it just created.
+execute() {
+	local i
+	for ((i = 1; ; i++)); do
+		"$@" && return 0
+		((i < ${attempts:-1})) || return 1
+		printf '%s: failed (attempt %d of %d); retrying in %s s\n' "${0##*/}" "$i" "$attempts" "$retry_delay" >&2
+		sleep "$retry_delay"
+	done
+}
+
+# run runs a command, with its output on stderr; in a dry run it prints the command.
+run() {
+	if ((dry_run)); then
+		printf '%s\n' "$(cmdline "$@")" >&3
+	else
+		execute "$@" >&2
+	fi
+}
+
+# run_in is run inside a folder.
+run_in() {
+	local dir=$1
+	shift
+	if ((dry_run)); then
+		printf '(cd %s && %s)\n' "$(quote "$dir")" "$(cmdline "$@")" >&3
+	else
+		(cd "$dir" && "$@") >&2
+	fi
+}
+
+# query prints a command's output; in a dry run it prints the command and
+# returns the placeholder (first argument) instead.
+query() {
+	local placeholder=$1
+	shift
+	if ((dry_run)); then
+		printf '%s\n' "$(cmdline "$@")" >&3
+		printf '%s\n' "$placeholder"
+	else
+		execute "$@"
+	fi
+}
+
+# note tells what happens next: a comment in the dry-run plan, else a line on stderr.
+note() {
+	if ((dry_run)); then
+		printf '# %s\n' "$*" >&3
+	else
+		printf '%s\n' "$*" >&2
+	fi
+}
+
+# need_az fails unless az is installed and signed in.
+need_az() {
+	command -v az >/dev/null ||
+		die "az (Azure CLI) is not installed: see https://learn.microsoft.com/cli/azure/install-azure-cli"
+	az account show --output none 2>/dev/null ||
+		die "az is not signed in: run 'az login' (and 'az account set --subscription <id>')"
+}
+
+# version_at_least A B: A >= B, for dotted version numbers.
+version_at_least() {
+	[[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1) == "$2" ]]
+}
+
+guid_re='^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
+((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4))) ||
+	die "needs bash 4.4 or later (this is $BASH_VERSION; on macOS: brew install bash)"
+# A failing command inside $(...) stops the script too, not just the substitution.
+shopt -s inherit_errexit
+
+# --- configuration -------------------------------------------------------------
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+template=infra/main.json
+deployment=invitegate
+zip=${INVITEGATE_ZIP:-dist/invitegate.zip}
+func_stage=dist/func-publish
+min_az_version=2.60.0 # the first az that deploys to Flex Consumption
+
+resource_group=${AZURE_RESOURCE_GROUP:-}
+location=${AZURE_LOCATION:-}
+name=${INVITEGATE_NAME:-}
+tenant_id=${ENTRA_TENANT_ID:-}
+audience=${ENTRA_AUDIENCE:-}
+plan=${INVITEGATE_PLAN:-flex}
+publisher=${INVITEGATE_PUBLISHER:-auto}
+subscription=${AZURE_SUBSCRIPTION_ID:-}
+retry_delay=${INVITEGATE_RETRY_DELAY:-15}
+dry_run=0
+if [[ ${INVITEGATE_DRY_RUN:-} == 1 ]]; then dry_run=1; fi
+sub=() # --subscription SUB for every az command, when given
+
+parse_args() {
+	while (($# > 0)); do
+		case $1 in
+		--resource-group | --location | --name | --tenant-id | --audience | --plan | --publisher | --subscription)
+			(($# >= 2)) || usage_error "$1 needs a value"
+			case $1 in
+			--resource-group) resource_group=$2 ;;
+			--location) location=$2 ;;
+			--name) name=$2 ;;
+			--tenant-id) tenant_id=$2 ;;
+			--audience) audience=$2 ;;
+			--plan) plan=$2 ;;
+			--publisher) publisher=$2 ;;
+			--subscription) subscription=$2 ;;
+			esac
+			shift 2
+			;;
+		--dry-run)
+			dry_run=1
+			shift
+			;;
+		-h | --help)
+			usage
+			exit 0
+			;;
+		*) usage_error "unknown argument: $1" ;;
+		esac
+	done
+
+	local missing=()
+	[[ -n $resource_group ]] || missing+=(--resource-group)
+	[[ -n $location ]] || missing+=(--location)
+	[[ -n $name ]] || missing+=(--name)
+	[[ -n $tenant_id ]] || missing+=(--tenant-id)
+	[[ -n $audience ]] || missing+=(--audience)
+	((${#missing[@]} == 0)) || usage_error "missing ${missing[*]}"
+
+	[[ $name =~ ^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$ ]] ||
+		usage_error "--name $name: use 3-40 characters of a-z, 0-9 and -, not starting or ending with -"
+	[[ $tenant_id =~ $guid_re ]] || usage_error "--tenant-id $tenant_id: expected the tenant's directory ID (a GUID)"
+	[[ $audience =~ $guid_re ]] ||
+		usage_error "--audience $audience: expected the extension app registration's application (client) ID (a GUID)"
+	[[ $plan == flex || $plan == premium ]] || usage_error "--plan $plan: expected flex or premium"
+	case $publisher in
+	auto) if command -v func >/dev/null; then publisher=func; else publisher=az; fi ;;
+	func | az) ;;
+	*) usage_error "--publisher $publisher: expected auto, func or az" ;;
+	esac
+	if [[ -n $subscription ]]; then sub=(--subscription "$subscription"); fi
+}
+
+# preflight checks the tools a real run needs, before it changes anything.
+preflight() {
+	need_az
+	if [[ $plan == flex ]]; then
+		local version
+		version=$(az version --query '"azure-cli"' --output tsv)
+		version_at_least "$version" "$min_az_version" ||
+			die "az $version is too old: Flex Consumption needs $min_az_version or later (az upgrade)"
+	fi
+	command -v go >/dev/null || die "go is not installed (scripts/package.sh builds the handler): https://go.dev/doc/install"
+	if [[ $publisher == func ]]; then
+		command -v func >/dev/null || die "func (Azure Functions Core Tools) is not installed: use --publisher az"
+	fi
+	note "Deploying to subscription: $(az account show "${sub[@]}" --query name --output tsv)"
+}
+
+# --- the deployment ------------------------------------------------------------
+
+main() {
+	parse_args "$@"
+	((dry_run)) || preflight
+	cd "$root"
+
+	note "1. Resource group"
+	run az group create --name "$resource_group" --location "$location" "${sub[@]}" --output none
+
+	note "2. Infrastructure: $template (plan $plan)"
+	local outputs app host start_url submit_url
+	outputs=$(query $'<functionAppName>\n<defaultHostName>\n<attributeStartUrl>\n<attributeSubmitUrl>' \
+		az deployment group create --resource-group "$resource_group" --name "$deployment" \
+		--template-file "$template" \
+		--parameters namePrefix="$name" plan="$plan" entraTenantId="$tenant_id" entraAudience="$audience" \
+		"${sub[@]}" \
+		--query 'properties.outputs.[functionAppName.value, defaultHostName.value, attributeStartUrl.value, attributeSubmitUrl.value]' \
+		--output tsv)
+	local out
+	mapfile -t out <<<"$outputs"
+	app=${out[0]:-} host=${out[1]:-} start_url=${out[2]:-} submit_url=${out[3]:-}
+	[[ -n $app && -n $host && -n $start_url && -n $submit_url ]] ||
+		die "expected 4 outputs from the deployment, got: $outputs"
+
+	note "3. Package: $zip"
+	if [[ $publisher == func ]]; then
+		run rm -rf "$func_stage"
+		run bash scripts/package.sh --stage-dir "$func_stage" "$zip"
+	else
+		run bash scripts/package.sh "$zip"
+	fi
+
+	note "4. Publish to $app"
+	if [[ $publisher == func ]]; then
+		# --custom: the staged folder has no local.settings.json to tell func the worker runtime.
+		run_in "$func_stage" func azure functionapp publish "$app" --custom "${sub[@]}"
+	else
+		# The app's identity needs its new role on the deployment storage, which
+		# can take a minute or two to apply on a first deployment.
+		attempts=8 run az functionapp deployment source config-zip --resource-group "$resource_group" --name "$app" \
+			--src "$zip" "${sub[@]}" --output none
+	fi
+
+	note "5. Check that the host lists both functions"
+	local functions
+	functions=$(query $'<functionAppName>/attributeStart\n<functionAppName>/attributeSubmit' \
+		az functionapp function list --resource-group "$resource_group" --name "$app" "${sub[@]}" \
+		--query '[].name' --output tsv)
+	local fn
+	for fn in attributeStart attributeSubmit; do
+		grep -q "/$fn\$" <<<"$functions" ||
+			note "WARNING: $app does not list $fn yet. On a first deployment the role assignments can take a few minutes to apply: run the same command again. Else see the function app's logs."
+	done
+
+	note "Done. Then, if not done yet, attach the extensions to the user flow: scripts/register-entra.sh --tenant-id $tenant_id --function-host $host --user-flow '<user flow name>'"
+	printf 'INVITEGATE_FUNCTION_APP=%s\n' "$app"
+	printf 'INVITEGATE_FUNCTION_HOST=%s\n' "$host"
+	printf 'ATTRIBUTE_START_URL=%s\n' "$start_url"
+	printf 'ATTRIBUTE_SUBMIT_URL=%s\n' "$submit_url"
+}
+
+main "$@"
