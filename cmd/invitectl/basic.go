@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -99,22 +100,22 @@ func addCommand() command {
 			if err != nil {
 				return err
 			}
-			inv := invite.Invitation{Key: k, Status: invite.StatusPending, Expires: expires, Created: now.Truncate(time.Second),
-				Note: f.note, Prefill: f.prefill.values, Set: f.set.values}
 			// A re-invitation keeps the history of earlier sign-ups and
-			// makes a revoked invitation valid again.
-			old, err := s.Get(c.ctx, k)
-			existed := err == nil
-			switch {
-			case existed:
-				inv.Redemptions, inv.Created = old.Redemptions, old.Created
-				if old.Count > 0 {
-					inv.Status = invite.StatusRedeemed
+			// makes a revoked invitation valid again. Update writes only if
+			// no sign-up was recorded since the read, so none is lost.
+			existed := false
+			err = s.Update(c.ctx, k, func(old *invite.Invitation) (*invite.Invitation, error) {
+				inv := invite.Invitation{Key: k, Status: invite.StatusPending, Expires: expires, Created: now.Truncate(time.Second),
+					Note: f.note, Prefill: f.prefill.values, Set: f.set.values}
+				if existed = old != nil; existed {
+					inv.Redemptions, inv.Created = old.Redemptions, old.Created
+					if old.Count > 0 {
+						inv.Status = invite.StatusRedeemed
+					}
 				}
-			case !errors.Is(err, invite.ErrNotFound):
-				return storeError(err)
-			}
-			if err := s.Put(c.ctx, inv); err != nil {
+				return &inv, nil
+			})
+			if err != nil {
 				return storeError(err)
 			}
 			verb := "invited"
@@ -242,44 +243,111 @@ func printInvitation(w io.Writer, inv invite.Invitation, now time.Time) {
 }
 
 func revokeCommand() command {
-	return keyCommand("revoke", "withdraw an invitation (sign-ups with it are blocked at once)",
-		func(c *cli, s invite.Store, k invite.Key) error {
+	return keyCommand(keyAction{
+		name:     "revoke",
+		summary:  "withdraw invitations (sign-ups with them are blocked at once)",
+		done:     "revoked",
+		outcomes: []string{"revoked", "already revoked", "not found"},
+		one: func(c *cli, s invite.AdminStore, k invite.Key) error {
 			if err := s.SetStatus(c.ctx, k, invite.StatusRevoked); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "revoked %s\n", k)
 			return nil
-		})
+		},
+		each: func(ctx context.Context, s invite.AdminStore, k invite.Key) (string, error) {
+			outcome := "revoked"
+			err := s.Update(ctx, k, func(cur *invite.Invitation) (*invite.Invitation, error) {
+				switch {
+				case cur == nil:
+					outcome = "not found"
+					return nil, nil
+				case cur.Status == invite.StatusRevoked:
+					outcome = "already revoked"
+					return nil, nil
+				}
+				outcome = "revoked"
+				cur.Status = invite.StatusRevoked
+				return cur, nil
+			})
+			return outcome, err
+		},
+	})
 }
 
 func deleteCommand() command {
-	return keyCommand("delete", "remove an invitation and its history",
-		func(c *cli, s invite.Store, k invite.Key) error {
+	return keyCommand(keyAction{
+		name:     "delete",
+		summary:  "remove invitations and their history",
+		done:     "deleted",
+		outcomes: []string{"deleted", "not found"},
+		one: func(c *cli, s invite.AdminStore, k invite.Key) error {
 			if err := s.Delete(c.ctx, k); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "deleted %s\n", k)
 			return nil
-		})
+		},
+		each: func(ctx context.Context, s invite.AdminStore, k invite.Key) (string, error) {
+			err := s.Delete(ctx, k)
+			if errors.Is(err, invite.ErrNotFound) {
+				return "not found", nil
+			}
+			return "deleted", err
+		},
+	})
 }
 
-// keyCommand builds a command that acts on one invitation key.
-func keyCommand(name, summary string, act func(c *cli, s invite.Store, k invite.Key) error) command {
-	var app string
+// keyAction is what revoke or delete does to one invitation: one, for a
+// key on the command line; each, for every key of a --file, returning one
+// of outcomes.
+type keyAction struct {
+	name, summary, done string
+	outcomes            []string
+	one                 func(c *cli, s invite.AdminStore, k invite.Key) error
+	each                func(ctx context.Context, s invite.AdminStore, k invite.Key) (outcome string, err error)
+}
+
+// keyCommand builds a command that acts on one invitation key, or on every
+// key of a file.
+func keyCommand(a keyAction) command {
+	var (
+		app, file string
+		workers   int
+		verbose   bool
+	)
 	return command{
-		name:     name,
-		summary:  summary,
-		usage:    "EMAIL|@DOMAIN [--app APPID]",
-		examples: []string{"invitectl " + name + " jo.bloggs@example.org", "invitectl " + name + " @partner.example --app 5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"},
+		name:    a.name,
+		summary: a.summary,
+		usage:   "EMAIL|@DOMAIN [--app APPID]\n  invitectl " + a.name + " --file FILE|- [--app APPID] [--verbose] [--concurrency N]",
+		examples: []string{
+			"invitectl " + a.name + " jo.bloggs@example.org",
+			"invitectl " + a.name + " @partner.example --app 5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f",
+			"invitectl " + a.name + " --file leavers.txt            (one EMAIL or @DOMAIN per line)",
+			"invitectl " + a.name + " --file leavers.csv            (CSV with an email column, and optionally app)",
+		},
 		flags: func(fs *flag.FlagSet, c *cli) {
-			fs.StringVar(&app, "app", "", "the appId the invitation is for (default: the any-application invitation)")
+			fs.StringVar(&app, "app", "", "the `APPID` the invitation is for (default: the any-application invitation)")
+			fs.StringVar(&file, "file", "", "act on every invitation `FILE` names: one EMAIL or @DOMAIN per line, or CSV with a header that has an email column (and optionally app), such as an export; - for standard input")
+			fs.BoolVar(&verbose, "verbose", false, "with --file: list what happened to each invitation")
+			fs.IntVar(&workers, "concurrency", defaultWorkers, "with --file: `N` invitations changed at once")
 		},
 		run: func(c *cli, fs *flag.FlagSet) error {
-			a, err := args(fs, 1, 1, "one EMAIL or @DOMAIN")
+			if file != "" {
+				if _, err := args(fs, 0, 0, "--file or one EMAIL or @DOMAIN, not both"); err != nil {
+					return err
+				}
+				w, err := workersFlag(workers)
+				if err != nil {
+					return err
+				}
+				return runKeyFile(c, a, file, app, w, verbose)
+			}
+			pos, err := args(fs, 1, 1, "one EMAIL or @DOMAIN, or --file FILE")
 			if err != nil {
 				return err
 			}
-			k, err := parseKey(a[0], app)
+			k, err := parseKey(pos[0], app)
 			if err != nil {
 				return err
 			}
@@ -287,7 +355,7 @@ func keyCommand(name, summary string, act func(c *cli, s invite.Store, k invite.
 			if err != nil {
 				return err
 			}
-			if err := act(c, s, k); err != nil {
+			if err := a.one(c, s, k); err != nil {
 				if errors.Is(err, invite.ErrNotFound) {
 					return fmt.Errorf("no invitation for %s", k)
 				}
@@ -300,7 +368,7 @@ func keyCommand(name, summary string, act func(c *cli, s invite.Store, k invite.
 
 // printDomainRecord shows the sign-ups an address made through its
 // domain's invitations, which are recorded in the address's partition.
-func printDomainRecord(c *cli, s invite.Store, email string) error {
+func printDomainRecord(c *cli, s invite.AdminStore, email string) error {
 	domain := invite.Key{Subject: invite.DomainOf(email), App: invite.AnyApp}
 	r, err := s.AddressRedemptions(c.ctx, domain, email)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,14 +19,19 @@ var basicSeq atomic.Int64
 
 // ctl runs invitectl against a table of its own in Azurite.
 type ctl struct {
-	t     *testing.T
+	t     testing.TB
 	env   map[string]string
 	store *tablestore.Store
 }
 
 func newCtl(t *testing.T) *ctl {
 	t.Helper()
-	conn := azurite.Connection(t)
+	return newCtlOn(t, azurite.Connection(t))
+}
+
+// newCtlOn is newCtl on a given Azurite, for subtests that share one.
+func newCtlOn(t testing.TB, conn string) *ctl {
+	t.Helper()
 	table := fmt.Sprintf("cli%d%d", time.Now().UnixNano()%1e9, basicSeq.Add(1))
 	s, err := tablestore.Open(tablestore.Settings{Connection: conn, Table: table}, tablestore.Options{})
 	if err != nil {
@@ -35,8 +41,13 @@ func newCtl(t *testing.T) *ctl {
 }
 
 func (c *ctl) run(args ...string) (code int, stdout, stderr string) {
+	return c.runIn(strings.NewReader(""), args...)
+}
+
+// runIn runs invitectl with stdin as its standard input.
+func (c *ctl) runIn(stdin io.Reader, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, func(k string) string { return c.env[k] }, strings.NewReader(""), &out, &errOut)
+	code = run(context.Background(), args, func(k string) string { return c.env[k] }, stdin, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

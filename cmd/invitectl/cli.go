@@ -39,9 +39,9 @@ type cli struct {
 
 	// Store flags, shared by every command.
 	connection, serviceURL, table string
-	store                         invite.Store
+	store                         invite.AdminStore
 	// openStore opens the store; tests may replace it.
-	openStore func(tablestore.Settings) (invite.Store, error)
+	openStore func(tablestore.Settings) (invite.AdminStore, error)
 }
 
 // command is one subcommand. All of them are listed in commands.
@@ -62,6 +62,11 @@ func commandList() []command {
 		showCommand(),
 		revokeCommand(),
 		deleteCommand(),
+		importCommand(),
+		exportCommand(),
+		listCommand(),
+		statsCommand(),
+		doctorCommand(),
 	}
 }
 
@@ -184,7 +189,15 @@ Examples:
   invitectl init
   invitectl add jo.bloggs@example.org --expires 30d --prefill givenName=Jo
   invitectl add @partner.example --app 5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f
+  invitectl import partners.csv --dry-run && invitectl import partners.csv
+  invitectl list --status pending --domain partner.example
+  invitectl export backup.csv
   invitectl revoke jo.bloggs@example.org
+  invitectl delete --file leavers.txt
+
+CSV files (import, export, list --output csv) have a header row naming the
+columns: email (required), app, expires, note, status, created,
+redeemed_first, redeemed_last, redemptions, prefill.NAME, set.NAME.
 
 Run invitectl COMMAND --help for a command's flags and examples.
 Exit codes: 0 ok, 1 failure, 2 usage.
@@ -201,7 +214,13 @@ func (c *cli) commandHelp(cmd *command, w io.Writer) {
 	var lines []string
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
-		lines = append(lines, fmt.Sprintf("  --%s %s\n      %s", f.Name, name, usage))
+		if name != "" {
+			name = " " + name
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		lines = append(lines, fmt.Sprintf("  --%s%s\n      %s", f.Name, name, usage))
 	})
 	if len(lines) > 0 {
 		fmt.Fprintf(w, "\nFlags:\n%s\n", strings.Join(lines, "\n"))
@@ -236,7 +255,7 @@ func (c *cli) settings() (tablestore.Settings, error) {
 }
 
 // open returns the store, opening it on first use.
-func (c *cli) open() (invite.Store, error) {
+func (c *cli) open() (invite.AdminStore, error) {
 	if c.store != nil {
 		return c.store, nil
 	}
@@ -248,8 +267,9 @@ func (c *cli) open() (invite.Store, error) {
 	return c.store, err
 }
 
-func openTableStore(s tablestore.Settings) (invite.Store, error) {
-	// The CLI is not on Entra's clock: retry throttling and blips.
+func openTableStore(s tablestore.Settings) (invite.AdminStore, error) {
+	// The CLI is not on Entra's clock: retry throttling (429, 503) and
+	// blips, with exponential backoff.
 	return tablestore.Open(s, tablestore.Options{Retries: 5})
 }
 

@@ -1,6 +1,7 @@
 // Command invitectl manages the invitations of the invite-only gate: it
-// creates the table, adds, shows, revokes and deletes invitations, using the
-// same INVITATIONS_* settings and store package as the handler.
+// creates the table, adds, shows, revokes and deletes invitations, imports
+// and exports them as CSV, lists and counts them, using the same
+// INVITATIONS_* settings and store package as the handler.
 //
 // Exit codes: 0 success, 1 failure (store errors, nothing found), 2 usage
 // (bad arguments or input).

@@ -62,7 +62,9 @@ func Run(ctx context.Context, o Options, w io.Writer) []Result {
 		o.Timeout = 10 * time.Second
 	}
 	if o.OpenStore == nil {
-		o.OpenStore = func(s tablestore.Settings) (*tablestore.Store, error) { return tablestore.Open(s, tablestore.Options{}) }
+		o.OpenStore = func(s tablestore.Settings) (*tablestore.Store, error) {
+			return tablestore.Open(s, tablestore.Options{})
+		}
 	}
 	var results []Result
 	report := func(r Result) {

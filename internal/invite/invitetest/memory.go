@@ -229,3 +229,86 @@ func (m *Memory) AddressRedemptions(ctx context.Context, k invite.Key, email str
 	}
 	return invite.Redemptions{}, nil
 }
+
+var _ invite.AdminStore = (*Memory)(nil)
+
+// Update implements invite.AdminStore. fn runs under the store's lock.
+func (m *Memory) Update(ctx context.Context, k invite.Key, fn func(cur *invite.Invitation) (*invite.Invitation, error)) error {
+	if err := m.enter(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k = normKey(k)
+	var cur *invite.Invitation
+	if inv, ok := m.rows[k]; ok {
+		// A copy: fn may change the maps without touching the stored row.
+		inv.Prefill, inv.Set = copyValues(inv.Prefill), copyValues(inv.Set)
+		cur = &inv
+	}
+	next, err := fn(cur)
+	if err != nil || next == nil {
+		return err
+	}
+	inv := *next
+	inv.Key = k
+	inv.Prefill, inv.Set = copyValues(inv.Prefill), copyValues(inv.Set)
+	m.rows[k] = inv
+	return nil
+}
+
+// Create implements invite.AdminStore.
+func (m *Memory) Create(ctx context.Context, inv invite.Invitation) error {
+	if err := m.enter(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inv.Key = normKey(inv.Key)
+	if _, ok := m.rows[inv.Key]; ok {
+		return invite.ErrExists
+	}
+	inv.Prefill, inv.Set = copyValues(inv.Prefill), copyValues(inv.Set)
+	m.rows[inv.Key] = inv
+	return nil
+}
+
+func copyValues(v map[string]string) map[string]string {
+	if len(v) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(v))
+	for n, s := range v {
+		c[n] = s
+	}
+	return c
+}
+
+// ListAddressRecords implements invite.AdminStore.
+func (m *Memory) ListAddressRecords(ctx context.Context, fn func(invite.AddressRecord) error) error {
+	if err := m.enter(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	var all []invite.AddressRecord
+	for id, r := range m.perAddr {
+		if id[0] == "" {
+			continue // the correlation ids of an address invitation
+		}
+		subject, app, _ := strings.Cut(id[1], "|")
+		all = append(all, invite.AddressRecord{Email: id[0], Invitation: invite.Key{Subject: subject, App: app}, Redemptions: r.Redemptions})
+	}
+	m.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Email != all[j].Email {
+			return all[i].Email < all[j].Email
+		}
+		return all[i].Invitation.Subject+"|"+all[i].Invitation.App < all[j].Invitation.Subject+"|"+all[j].Invitation.App
+	})
+	for _, r := range all {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

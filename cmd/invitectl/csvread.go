@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// maxRecord bounds one CSV record, so that a runaway line or an unclosed
+// quote is reported with its line number instead of being read into memory.
+const maxRecord = 1 << 20
+
+// csvReader reads RFC 4180 records: comma-separated fields, optionally in
+// double quotes ("" is a quote inside them), records ending in LF or CRLF.
+// Unlike encoding/csv it bounds the size of a record, skips a UTF-8 byte
+// order mark, keeps a quoted field's bytes exactly (a CR in a note comes
+// back as written), and stops at the first syntax error, after which the
+// rest of the file cannot be trusted. Blank lines are skipped.
+type csvReader struct {
+	r       *bufio.Reader
+	max     int
+	line    int // physical lines consumed
+	started bool
+	buf     []byte
+	ends    []int
+}
+
+// csvError is a syntax error: the file cannot be read past it.
+type csvError struct {
+	Line int
+	Msg  string
+}
+
+func (e *csvError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+func newCSVReader(r io.Reader, max int) *csvReader {
+	return &csvReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// Read returns the next record and the line it starts on, or io.EOF. The
+// strings stay valid after the next call.
+func (r *csvReader) Read() (fields []string, line int, err error) {
+	if !r.started {
+		r.started = true
+		if b, err := r.r.Peek(3); err == nil && string(b) == "\uFEFF" {
+			r.r.Discard(3)
+		}
+	}
+	if err := r.skipBlankLines(); err != nil {
+		return nil, r.line + 1, err
+	}
+	start := r.line + 1
+	r.buf, r.ends = r.buf[:0], r.ends[:0]
+	for {
+		end, err := r.field(start)
+		if err != nil {
+			return nil, start, err
+		}
+		r.ends = append(r.ends, len(r.buf))
+		if end {
+			break
+		}
+	}
+	s := string(r.buf) // one allocation for the whole record
+	fields = make([]string, len(r.ends))
+	from := 0
+	for i, to := range r.ends {
+		fields[i] = s[from:to]
+		from = to
+	}
+	return fields, start, nil
+}
+
+func (r *csvReader) skipBlankLines() error {
+	for {
+		b, err := r.r.ReadByte()
+		switch {
+		case err != nil:
+			return err // io.EOF at the end
+		case b == '\n':
+			r.line++
+		case b == '\r' && r.peekIs('\n'):
+			r.r.ReadByte()
+			r.line++
+		default:
+			r.r.UnreadByte()
+			return nil
+		}
+	}
+}
+
+func (r *csvReader) peekIs(c byte) bool {
+	b, err := r.r.Peek(1)
+	return err == nil && b[0] == c
+}
+
+// field reads one field into r.buf; end reports whether it ended the record.
+func (r *csvReader) field(start int) (end bool, err error) {
+	n := len(r.ends) + 1
+	b, err := r.r.ReadByte()
+	if err == io.EOF {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	if b != '"' {
+		r.r.UnreadByte()
+		return r.unquoted(start, n)
+	}
+	open := r.line + 1
+	for {
+		b, err := r.r.ReadByte()
+		if err == io.EOF {
+			return false, &csvError{open, fmt.Sprintf("field %d opens a quote that is never closed", n)}
+		} else if err != nil {
+			return false, err
+		}
+		if b == '\n' {
+			r.line++
+		}
+		if b == '"' {
+			if r.peekIs('"') {
+				r.r.ReadByte()
+			} else {
+				return r.afterQuote(n)
+			}
+		}
+		if err := r.add(b, start); err != nil {
+			return false, err
+		}
+	}
+}
+
+func (r *csvReader) unquoted(start, n int) (end bool, err error) {
+	for {
+		b, err := r.r.ReadByte()
+		switch {
+		case err == io.EOF:
+			return true, nil
+		case err != nil:
+			return false, err
+		case b == ',':
+			return false, nil
+		case b == '\n':
+			r.line++
+			return true, nil
+		case b == '\r' && r.peekIs('\n'):
+			r.r.ReadByte()
+			r.line++
+			return true, nil
+		case b == '"':
+			return false, &csvError{r.line + 1, fmt.Sprintf(`field %d has a quote but does not start with one: put the whole field in quotes and double the quote ("say ""hi""")`, n)}
+		}
+		if err := r.add(b, start); err != nil {
+			return false, err
+		}
+	}
+}
+
+// afterQuote reads what follows a closing quote: a comma, the end of the
+// record, or nothing else.
+func (r *csvReader) afterQuote(n int) (end bool, err error) {
+	b, err := r.r.ReadByte()
+	switch {
+	case err == io.EOF:
+		return true, nil
+	case err != nil:
+		return false, err
+	case b == ',':
+		return false, nil
+	case b == '\n':
+		r.line++
+		return true, nil
+	case b == '\r' && r.peekIs('\n'):
+		r.r.ReadByte()
+		r.line++
+		return true, nil
+	}
+	return false, &csvError{r.line + 1, fmt.Sprintf(`field %d has text after its closing quote: a quote inside a quoted field must be doubled ("")`, n)}
+}
+
+func (r *csvReader) add(b byte, start int) error {
+	if len(r.buf) >= r.max {
+		return &csvError{start, fmt.Sprintf("the record is longer than %s (an unclosed quote, or not a CSV file?)", sizeText(r.max))}
+	}
+	r.buf = append(r.buf, b)
+	return nil
+}
+
+func sizeText(n int) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// isSyntax reports whether err is a CSV syntax error.
+func isSyntax(err error) bool {
+	var ce *csvError
+	return errors.As(err, &ce)
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/invitegate/invitegate/internal/invite"
+)
+
+type listFlags struct {
+	status, app, domain, output string
+}
+
+func listCommand() command {
+	var f listFlags
+	return command{
+		name:    "list",
+		summary: "list invitations, filtered, as a table, JSON lines or CSV",
+		usage:   "[--status pending|redeemed|revoked|expired] [--app APPID|*] [--domain DOMAIN] [--output table|json|csv]",
+		examples: []string{
+			"invitectl list",
+			"invitectl list --status pending --domain partner.example",
+			"invitectl list --app 5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f --output json | jq -r .email",
+			"invitectl list --status expired --output csv > expired.csv && invitectl delete --file expired.csv",
+		},
+		flags: func(fs *flag.FlagSet, c *cli) {
+			fs.StringVar(&f.status, "status", "", "only invitations in this `STATE`: pending, redeemed, revoked or expired (an expired invitation is not shown as pending or redeemed)")
+			fs.StringVar(&f.app, "app", "", "only invitations for this `APPID`; * for those valid for any application")
+			fs.StringVar(&f.domain, "domain", "", "only invitations of addresses in this `DOMAIN`, and the domain's own")
+			fs.StringVar(&f.output, "output", "table", "`FORMAT`: table (aligned, for people), json (one JSON object per line) or csv (the import format)")
+		},
+		run: func(c *cli, fs *flag.FlagSet) error {
+			if _, err := args(fs, 0, 0, "no arguments: use the flags to filter"); err != nil {
+				return err
+			}
+			now := c.now()
+			keep, err := f.filter(now)
+			if err != nil {
+				return err
+			}
+			switch f.output {
+			case "table", "json", "csv":
+			default:
+				return usagef("--output %q: use table, json or csv", f.output)
+			}
+			s, err := c.open()
+			if err != nil {
+				return err
+			}
+			return writeOutput(c, "-", func(w io.Writer) error {
+				if f.output == "csv" {
+					_, err := exportCSV(c.ctx, s, w, keep)
+					return err
+				}
+				write := func(inv invite.Invitation) error { return writeTableRow(w, inv, now) }
+				if f.output == "json" {
+					enc := json.NewEncoder(w) // one object per line
+					enc.SetEscapeHTML(false)
+					write = func(inv invite.Invitation) error { return enc.Encode(newJSONInvitation(inv, now)) }
+				} else {
+					writeTableHeader(w)
+				}
+				n := 0
+				err := s.List(c.ctx, "", func(inv invite.Invitation) error {
+					if !keep(inv) {
+						return nil
+					}
+					n++
+					return write(inv)
+				})
+				if err != nil {
+					return storeError(err)
+				}
+				if f.output == "table" {
+					fmt.Fprintf(w, "(%s)\n", plural(n, "invitation", "invitations"))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// filter turns the flags into a predicate, at time now.
+func (f listFlags) filter(now time.Time) (func(invite.Invitation) bool, error) {
+	status := strings.ToLower(strings.TrimSpace(f.status))
+	switch status {
+	case "", "pending", "redeemed", "revoked", "expired":
+	default:
+		return nil, usagef("--status %q: use pending, redeemed, revoked or expired", f.status)
+	}
+	app := ""
+	if f.app != "" {
+		var err error
+		if app, err = invite.ParseApp(f.app); err != nil {
+			return nil, usagef("--app: %v", err)
+		}
+	}
+	domain := ""
+	if f.domain != "" {
+		var err error
+		if domain, err = invite.ParseSubject("@" + strings.TrimPrefix(strings.TrimSpace(f.domain), "@")); err != nil {
+			return nil, usagef("--domain: %v", err)
+		}
+	}
+	return func(inv invite.Invitation) bool {
+		return (status == "" || displayStatus(inv, now) == status) &&
+			(app == "" || inv.App == app) &&
+			(domain == "" || inv.Subject == domain || invite.DomainOf(inv.Subject) == domain)
+	}, nil
+}
+
+// The table has fixed column widths, so it streams: no row waits for the
+// widest one. A longer address pushes its row's later columns right.
+const tableFormat = "%-34s %-8s %-20s %8s  %-36s  %s\n"
+
+func writeTableHeader(w io.Writer) {
+	fmt.Fprintf(w, tableFormat, "EMAIL", "STATUS", "EXPIRES", "SIGN-UPS", "APP", "NOTE")
+}
+
+func writeTableRow(w io.Writer, inv invite.Invitation, now time.Time) error {
+	expires := "never"
+	if !inv.Expires.IsZero() {
+		expires = inv.Expires.UTC().Format(time.RFC3339)
+	}
+	_, err := fmt.Fprintf(w, tableFormat, inv.Subject, displayStatus(inv, now), expires, fmt.Sprint(inv.Count), inv.App, oneLine(inv.Note, 60))
+	return err
+}
+
+// oneLine keeps a note on its row: control characters become spaces, and
+// it is cut to max characters.
+func oneLine(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max-1]) + "…"
+	}
+	return s
+}
+
+// jsonInvitation is one line of list --output json. Its names are the CSV
+// columns; status is the effective one (expired included).
+type jsonInvitation struct {
+	Email         string            `json:"email"`
+	App           string            `json:"app"`
+	Status        string            `json:"status"`
+	Expires       string            `json:"expires,omitempty"`
+	Note          string            `json:"note,omitempty"`
+	Created       string            `json:"created,omitempty"`
+	Redemptions   int64             `json:"redemptions"`
+	RedeemedFirst string            `json:"redeemed_first,omitempty"`
+	RedeemedLast  string            `json:"redeemed_last,omitempty"`
+	Prefill       map[string]string `json:"prefill,omitempty"`
+	Set           map[string]string `json:"set,omitempty"`
+}
+
+func newJSONInvitation(inv invite.Invitation, now time.Time) jsonInvitation {
+	return jsonInvitation{
+		Email: inv.Subject, App: inv.App, Status: displayStatus(inv, now), Expires: stamp(inv.Expires), Note: inv.Note,
+		Created: stamp(inv.Created), Redemptions: inv.Count, RedeemedFirst: stamp(inv.First), RedeemedLast: stamp(inv.Last),
+		Prefill: inv.Prefill, Set: inv.Set,
+	}
+}
