@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # AZURITE_PID is for the sourcing script
 # Shared by the scripts: install Azurite (pinned in tools/package.json) and
 # start its Table service. Source it; it defines functions only.
 
