@@ -140,15 +140,11 @@ func (r *csvReader) unquoted(start, n int) (end bool, err error) {
 			return true, nil
 		case err != nil:
 			return false, err
-		case b == ',':
-			return false, nil
-		case b == '\n':
-			r.line++
-			return true, nil
-		case b == '\r' && r.peekIs('\n'):
-			r.r.ReadByte()
-			r.line++
-			return true, nil
+		}
+		if sep, end := r.separator(b); sep {
+			return end, nil
+		}
+		switch {
 		case b == '"':
 			return false, &csvError{r.line + 1, fmt.Sprintf(`field %d has a quote but does not start with one: put the whole field in quotes and double the quote ("say ""hi""")`, n)}
 		}
@@ -156,6 +152,22 @@ func (r *csvReader) unquoted(start, n int) (end bool, err error) {
 			return false, err
 		}
 	}
+}
+
+// separator consumes what ends a field when b starts it: a comma (another
+// field follows) or a line break, LF or CRLF (the record ends).
+func (r *csvReader) separator(b byte) (sep, end bool) {
+	switch {
+	case b == ',':
+		return true, false
+	case b == '\n':
+	case b == '\r' && r.peekIs('\n'):
+		r.r.ReadByte()
+	default:
+		return false, false
+	}
+	r.line++
+	return true, true
 }
 
 // afterQuote reads what follows a closing quote: a comma, the end of the
@@ -167,15 +179,9 @@ func (r *csvReader) afterQuote(n int) (end bool, err error) {
 		return true, nil
 	case err != nil:
 		return false, err
-	case b == ',':
-		return false, nil
-	case b == '\n':
-		r.line++
-		return true, nil
-	case b == '\r' && r.peekIs('\n'):
-		r.r.ReadByte()
-		r.line++
-		return true, nil
+	}
+	if sep, end := r.separator(b); sep {
+		return end, nil
 	}
 	return false, &csvError{r.line + 1, fmt.Sprintf(`field %d has text after its closing quote: a quote inside a quoted field must be doubled ("")`, n)}
 }
