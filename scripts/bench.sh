@@ -37,7 +37,7 @@ port=${BENCH_AZURITE_PORT:-10210}
 while ! port_free "$port"; do port=$((port + 1)); done
 start_azurite "$root" "$port"
 azurite_pid=$AZURITE_PID
-azurite_version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' tools/node_modules/azurite/package.json | head -n 1)
+azurite_version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' tools/node_modules/azurite/package.json | head -n 1) on Node $(node --version 2>/dev/null || echo '(version unknown)')"
 
 "$work/benchgate" \
   -handler "$work/handler" \

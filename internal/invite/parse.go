@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // NormalizeEmail trims and lowercases s and checks that it has the shape of
@@ -15,7 +17,11 @@ import (
 // "ｊｏ@example.org" stays distinct from "jo@example.org". The gate and the
 // admin CLI use it, so both sides agree on every key.
 func NormalizeEmail(s string) (string, bool) {
-	e := strings.ToLower(strings.TrimSpace(s))
+	t := strings.TrimSpace(s)
+	if lowersToASCII(t) {
+		return "", false
+	}
+	e := strings.ToLower(t)
 	if e == "" || len(e) > 254 {
 		return "", false
 	}
@@ -27,6 +33,18 @@ func NormalizeEmail(s string) (string, bool) {
 		return "", false
 	}
 	return e, validKeyChars(e)
+}
+
+// lowersToASCII reports whether s holds a non-ASCII character whose lower
+// case is ASCII, such as the Kelvin sign U+212A (→ k) or U+0130 (→ i):
+// lowercasing would turn a look-alike into an invited address.
+func lowersToASCII(s string) bool {
+	for _, c := range s {
+		if c >= utf8.RuneSelf && unicode.ToLower(c) < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 func validDomain(d string) bool {
@@ -50,6 +68,9 @@ func validKeyChars(s string) bool {
 // an email address, or "@domain.tld" for every address of a domain.
 func ParseSubject(s string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
+	if lowersToASCII(s) {
+		return "", fmt.Errorf("%q holds a character that only looks like an ASCII letter", s)
+	}
 	if strings.HasPrefix(t, "@") {
 		if !validDomain(t[1:]) {
 			return "", fmt.Errorf("%q is not a domain: write it as @example.org", s)

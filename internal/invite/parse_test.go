@@ -37,15 +37,17 @@ func TestParseExpiry(t *testing.T) {
 
 func TestParseSubject(t *testing.T) {
 	for in, want := range map[string]string{
-		" Jo.Bloggs@Example.ORG ": "jo.bloggs@example.org",
-		"@Example.org":            "@example.org",
-		"o'brien@example.org":     "o'brien@example.org",
-		"jo@example":              "",
-		"@":                       "",
-		"@.org":                   "",
-		"jo@@example.org":         "",
-		"jo":                      "",
-		"jo#1@example.org":        "",
+		" Jo.Bloggs@Example.ORG ":      "jo.bloggs@example.org",
+		"@Example.org":                 "@example.org",
+		"o'brien@example.org":          "o'brien@example.org",
+		"jo@example":                   "",
+		"@":                            "",
+		"@.org":                        "",
+		"jo@@example.org":              "",
+		"jo":                           "",
+		"jo#1@example.org":             "",
+		"\u212Aim.l\u0130@example.org": "", // Kelvin sign and dotted I lowercase to ASCII: look-alikes of kim.li@
+		"ÉLISE@example.fr":             "élise@example.fr",
 	} {
 		got, err := ParseSubject(in)
 		if got != want || (err != nil) != (want == "") {

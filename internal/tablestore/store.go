@@ -100,13 +100,21 @@ func Open(s Settings, o Options) (*Store, error) {
 }
 
 // newTransport keeps enough idle connections for hundreds of requests per
-// second on one host, and bounds connection set-up.
+// second on one host, and bounds connection set-up. It also caps the
+// connections to the store: when requests arrive faster than the store
+// answers, the excess waits for a connection until its deadline (and the
+// gate fails closed) instead of opening one socket each, which let memory
+// and open files grow with the backlog and slowed the store further
+// (docs/performance.md, "Overload"). 64 is far above what the gate needs
+// (Entra sends at most 50 requests a second per tenant) and equals
+// invitectl's highest --concurrency.
 func newTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   128,
+		MaxIdleConnsPerHost:   64,
+		MaxConnsPerHost:       64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   2 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,286 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Handler is the gate's handler binary running as a child process on a
+// loopback port, as the Functions host runs it.
+type Handler struct {
+	// URL is http://127.0.0.1:port.
+	URL string
+	// Started is when the process was started (just before exec).
+	Started time.Time
+
+	cmd    *exec.Cmd
+	stdout *logSink
+	stderr *logSink
+	done   chan struct{}
+	err    error // of cmd.Wait, once done is closed
+}
+
+// HandlerOptions configure StartHandler.
+type HandlerOptions struct {
+	// Env is the complete environment of the process, besides
+	// FUNCTIONS_CUSTOMHANDLER_PORT, which StartHandler sets. Nothing is
+	// inherited, so a developer's settings cannot leak into a test.
+	Env []string
+	// Port is the port to listen on; 0 picks a free one.
+	Port int
+	// KeepLogs keeps up to this many bytes of stdout (the JSON log) for
+	// Logs; later lines are only counted. 0 keeps nothing.
+	KeepLogs int
+}
+
+// StartHandler starts the binary at bin and returns at once; WaitReady
+// waits until it answers.
+func StartHandler(bin string, o HandlerOptions) (*Handler, error) {
+	port := o.Port
+	if port == 0 {
+		var err error
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	h := &Handler{
+		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
+		stdout: &logSink{keep: o.KeepLogs},
+		stderr: &logSink{keep: 1 << 20},
+		done:   make(chan struct{}),
+	}
+	h.cmd = exec.Command(bin)
+	h.cmd.Env = append(append([]string{}, o.Env...), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+	h.cmd.Stdout, h.cmd.Stderr = h.stdout, h.stderr
+	// Die with the test or benchmark that started it.
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	h.Started = time.Now()
+	if err := h.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %v", bin, err)
+	}
+	go func() {
+		h.err = h.cmd.Wait()
+		close(h.done)
+	}()
+	return h, nil
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Pid returns the process id.
+func (h *Handler) Pid() int { return h.cmd.Process.Pid }
+
+// WaitReady polls GET / until the handler answers, and returns how long
+// after Started that was.
+func (h *Handler) WaitReady(timeout time.Duration) (time.Duration, error) {
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(h.URL + "/")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return time.Since(h.Started), nil
+		}
+		select {
+		case <-h.done:
+			return 0, fmt.Errorf("the handler exited before answering: %v\nstderr: %s\nstdout: %s", h.err, h.stderr, h.stdout)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("the handler did not answer GET / within %v: %v\nstderr: %s", timeout, err, h.stderr)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// Signal sends sig to the process.
+func (h *Handler) Signal(sig os.Signal) error { return h.cmd.Process.Signal(sig) }
+
+// Wait waits at most timeout for the process to exit and returns its exit
+// code (-1 when a signal ended it).
+func (h *Handler) Wait(timeout time.Duration) (int, error) {
+	if !h.Exited() {
+		select {
+		case <-h.done:
+		case <-time.After(timeout):
+			return 0, fmt.Errorf("the handler did not exit within %v", timeout)
+		}
+	}
+	var ee *exec.ExitError
+	switch {
+	case h.err == nil:
+		return 0, nil
+	case errors.As(h.err, &ee):
+		return ee.ExitCode(), nil
+	}
+	return 0, h.err
+}
+
+// Exited reports whether the process has ended.
+func (h *Handler) Exited() bool {
+	select {
+	case <-h.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop sends SIGTERM and waits for the exit, killing the process if it
+// takes longer than 10s. It returns the exit code.
+func (h *Handler) Stop() (int, error) {
+	if h.Exited() {
+		return h.Wait(0)
+	}
+	h.Signal(syscall.SIGTERM)
+	code, err := h.Wait(10 * time.Second)
+	if err != nil {
+		h.Kill()
+	}
+	return code, err
+}
+
+// Kill ends the process at once.
+func (h *Handler) Kill() {
+	if !h.Exited() {
+		h.cmd.Process.Kill()
+		<-h.done
+	}
+}
+
+// Logs returns the JSON log kept so far (see HandlerOptions.KeepLogs).
+func (h *Handler) Logs() string { return h.stdout.String() }
+
+// LogLines returns how many lines the handler has written to stdout.
+func (h *Handler) LogLines() int64 { return h.stdout.Lines() }
+
+// Stderr returns what the handler wrote to stderr.
+func (h *Handler) Stderr() string { return h.stderr.String() }
+
+// PeakRSS returns the process's peak resident set size (VmHWM), in bytes.
+func (h *Handler) PeakRSS() (int64, error) { return ProcStatusBytes(h.Pid(), "VmHWM") }
+
+// ProcStatusBytes reads a "kB" field, such as VmHWM or VmRSS, of
+// /proc/pid/status.
+func ProcStatusBytes(pid int, field string) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// CPUTime returns the user plus system CPU time that process pid has used,
+// from /proc/pid/stat.
+func CPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after it are
+	// plain. utime and stime are fields 14 and 15, in clock ticks.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("unreadable /proc/%d/stat", pid)
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / ticksPerSecond, nil
+}
+
+// logSink keeps the first keep bytes written to it and counts lines.
+type logSink struct {
+	mu    sync.Mutex
+	keep  int
+	buf   bytes.Buffer
+	lines int64
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lines += int64(bytes.Count(p, []byte{'\n'}))
+	if room := s.keep - s.buf.Len(); room > 0 {
+		s.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+func (s *logSink) Lines() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lines
+}
+
+// Post sends body to path on the handler as Entra does (JSON, with the
+// bearer token when token is not "") and returns the status and body.
+func Post(ctx context.Context, c *http.Client, url, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// Client returns an HTTP client for driving the handler: keep-alive
+// connections to one host, enough of them for a few thousand requests per
+// second, and Entra's 2s limit as the timeout.
+func Client() *http.Client {
+	return &http.Client{
+		Timeout: 2 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        2048,
+			MaxIdleConnsPerHost: 2048,
+			IdleConnTimeout:     30 * time.Second,
+			DisableCompression:  true,
+		},
+	}
+}

@@ -1,0 +1,134 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/invitegate/invitegate/internal/graph"
+	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invite/invitetest"
+	"github.com/invitegate/invitegate/internal/server"
+)
+
+// fuzzInvited is the only address the fuzzed server knows.
+const fuzzInvited = "jo.bloggs@example.org"
+
+// routeContract is what a 200 on each route must look like.
+var routeContract = map[bool]struct {
+	path, dataType, actionPrefix string
+	ev                           graph.Event
+	actions                      []string
+}{
+	false: {"/api/attributeStart", "microsoft.graph.onAttributeCollectionStartResponseData", "microsoft.graph.attributeCollectionStart.",
+		graph.AttributeCollectionStart, []string{"continueWithDefaultBehavior", "setPrefillValues", "showBlockPage"}},
+	true: {"/api/attributeSubmit", "microsoft.graph.onAttributeCollectionSubmitResponseData", "microsoft.graph.attributeCollectionSubmit.",
+		graph.AttributeCollectionSubmit, []string{"continueWithDefaultBehavior", "modifyAttributeValues", "showBlockPage", "showValidationError"}},
+}
+
+// FuzzServe sends arbitrary bodies through the whole server, with one
+// invited address in the store. The only outcomes allowed are a valid
+// Graph response for the route (200, exactly one action of the route's
+// types) or a 4xx with a JSON error; and the sign-up may go on only when
+// the address the request carries is the invited one. Run it with
+// scripts/fuzz.sh; go test runs the seeds and any saved crashers.
+func FuzzServe(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "requests", "*.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no request fixtures in testdata/requests (%v)", err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, strings.HasPrefix(filepath.Base(name), "submit"))
+		f.Add(b, !strings.HasPrefix(filepath.Base(name), "submit"))
+	}
+
+	store := invitetest.NewMemory()
+	if err := store.Put(context.Background(), invite.Invitation{
+		Key: invite.Key{Subject: fuzzInvited, App: invite.AnyApp}, Status: invite.StatusPending,
+		Prefill: map[string]string{"givenName": "Jo", ext + "MemberYear": "2024"},
+		Set:     map[string]string{"companyName": "Example Ltd", ext + "Newsletter": "true"},
+	}); err != nil {
+		f.Fatal(err)
+	}
+	srv := server.New(server.Deps{
+		Store: store, Auth: server.AuthenticatorFunc(func(*http.Request) error { return nil }),
+		Log: zerolog.Nop(),
+	})
+
+	f.Fuzz(func(t *testing.T, body []byte, submit bool) {
+		route := routeContract[submit]
+		req := httptest.NewRequest(http.MethodPost, route.path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("status %d with Content-Type %q", rec.Code, ct)
+		}
+		switch {
+		case rec.Code == http.StatusOK:
+		case rec.Code >= 400 && rec.Code < 500:
+			var e struct{ Error, Message string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" || e.Message == "" {
+				t.Fatalf("HTTP %d with body %q, want a JSON error", rec.Code, rec.Body)
+			}
+			if strings.Contains(rec.Body.String(), `"actions"`) {
+				t.Fatalf("HTTP %d carries Graph actions: %s", rec.Code, rec.Body)
+			}
+			return
+		default:
+			t.Fatalf("HTTP %d: %s", rec.Code, rec.Body)
+		}
+
+		var resp struct {
+			Data struct {
+				Type    string                       `json:"@odata.type"`
+				Actions []map[string]json.RawMessage `json:"actions"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+			t.Fatalf("a 200 that is not JSON: %v: %s", err, rec.Body)
+		}
+		if resp.Data.Type != route.dataType || len(resp.Data.Actions) != 1 {
+			t.Fatalf("want data of type %s with one action, got %s", route.dataType, rec.Body)
+		}
+		var actionType string
+		json.Unmarshal(resp.Data.Actions[0]["@odata.type"], &actionType)
+		kind, ok := strings.CutPrefix(actionType, route.actionPrefix)
+		if !ok || !contains(route.actions, kind) {
+			t.Fatalf("action %q is not one of the route's %v", actionType, route.actions)
+		}
+		if kind == "showBlockPage" || kind == "showValidationError" {
+			return
+		}
+		// The sign-up goes on: the request must carry the invited address.
+		decoded, err := graph.Decode(bytes.NewReader(body), route.ev)
+		if err != nil {
+			t.Fatalf("%s for a body Decode rejects (%v)", kind, err)
+		}
+		if email, _, ok := decoded.Email(); !ok || email != fuzzInvited {
+			t.Fatalf("%s for address %q (found %v), want only %q", kind, email, ok, fuzzInvited)
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
