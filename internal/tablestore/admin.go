@@ -108,26 +108,11 @@ func (s *Store) Create(ctx context.Context, inv invite.Invitation) error {
 // that the service filters on the row key.
 func (s *Store) ListAddressRecords(ctx context.Context, fn func(invite.AddressRecord) error) error {
 	filter := "RowKey ge " + quote(domainRecordPrefix) + " and RowKey lt " + quote(domainRecordPrefix+"\uffff")
-	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return s.classify(err, "listing sign-up records")
-		}
-		for _, raw := range page.Entities {
-			var e entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return fmt.Errorf("a sign-up record is not readable: %v", err)
-			}
-			r := invite.AddressRecord{
-				Email:       e.PartitionKey,
-				Invitation:  invite.Key{Subject: invite.DomainOf(e.PartitionKey), App: strings.TrimPrefix(e.RowKey, domainRecordPrefix)},
-				Redemptions: e.redemptions(),
-			}
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return s.scan(ctx, filter, "listing sign-up records", func(e entity) error {
+		return fn(invite.AddressRecord{
+			Email:       e.PartitionKey,
+			Invitation:  invite.Key{Subject: invite.DomainOf(e.PartitionKey), App: strings.TrimPrefix(e.RowKey, domainRecordPrefix)},
+			Redemptions: e.redemptions(),
+		})
+	})
 }

@@ -2,11 +2,9 @@ package tablestore
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/invitegate/invitegate/internal/invite"
 )
@@ -52,24 +50,16 @@ func (s *Store) loadDomains(ctx context.Context, force bool) (*domainSnapshot, e
 	}
 	started := s.now()
 	filter := "PartitionKey ge '@' and PartitionKey lt 'A' and RowKey lt '~'"
-	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	next := &domainSnapshot{loaded: started, byKey: make(map[invite.Key]*invite.Invitation)}
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, s.classify(err, "reading the domain invitations")
+	err := s.scanInvitations(ctx, filter, "reading the domain invitations", func(inv invite.Invitation) error {
+		next.byKey[inv.Key] = &inv
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, invite.ErrUnavailable) {
+			err = fmt.Errorf("%w: %v", invite.ErrUnavailable, err) // an unreadable row: fail closed
 		}
-		for _, raw := range page.Entities {
-			var e entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return nil, fmt.Errorf("%w: a domain invitation is not readable: %v", invite.ErrUnavailable, err)
-			}
-			inv, err := e.invitation()
-			if err != nil {
-				return nil, fmt.Errorf("%w: domain invitation %s is not readable: %v", invite.ErrUnavailable, e.PartitionKey, err)
-			}
-			next.byKey[inv.Key] = &inv
-		}
+		return nil, err
 	}
 	s.domains.Store(next)
 	return next, nil

@@ -258,27 +258,39 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(invite.Invitati
 	if prefix != "" {
 		filter = "PartitionKey ge " + quote(prefix) + " and PartitionKey lt " + quote(prefix+"\uffff") + " and " + filter
 	}
+	return s.scanInvitations(ctx, filter, "listing invitations", fn)
+}
+
+// scan streams the rows that filter selects, page by page, decoded.
+func (s *Store) scan(ctx context.Context, filter, op string, fn func(entity) error) error {
 	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return s.classify(err, "listing invitations")
+			return s.classify(err, op)
 		}
 		for _, raw := range page.Entities {
 			var e entity
 			if err := json.Unmarshal(raw, &e); err != nil {
-				return fmt.Errorf("a row is not readable: %v", err)
+				return fmt.Errorf("%s: a row is not readable: %v", op, err)
 			}
-			inv, err := e.invitation()
-			if err != nil {
-				return fmt.Errorf("invitation %s is not readable: %v", e.PartitionKey, err)
-			}
-			if err := fn(inv); err != nil {
+			if err := fn(e); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// scanInvitations is scan for rows that are invitations.
+func (s *Store) scanInvitations(ctx context.Context, filter, op string, fn func(invite.Invitation) error) error {
+	return s.scan(ctx, filter, op, func(e entity) error {
+		inv, err := e.invitation()
+		if err != nil {
+			return fmt.Errorf("%s: invitation %s is not readable: %v", op, e.PartitionKey, err)
+		}
+		return fn(inv)
+	})
 }
 
 // AddressRedemptions returns the per-address record of sign-ups through the
