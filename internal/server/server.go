@@ -15,6 +15,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -32,6 +33,11 @@ type Deps struct {
 	Now          func() time.Time // default time.Now
 	Messages     Messages         // empty fields take the defaults
 	StoreTimeout time.Duration    // all store work of one request; default 700ms
+	// MaxInFlight bounds the sign-up requests being answered at once
+	// (default 256). Past it, a request gets the "unavailable" block page
+	// at once instead of queueing for a store that is already behind:
+	// memory stays bounded and nobody waits out Entra's timeout.
+	MaxInFlight int
 }
 
 // Messages are what a blocked person reads.
@@ -49,6 +55,7 @@ const (
 	DefaultUnavailableMessage = "We can't check invitations right now. Please try again in a few minutes."
 	DefaultNoEmailMessage     = "We couldn't read a verified email address from your account, so we can't check your invitation. Sign up with your email address instead."
 	DefaultStoreTimeout       = 700 * time.Millisecond
+	DefaultMaxInFlight        = 256
 )
 
 func (m Messages) withDefaults() Messages {
@@ -79,8 +86,11 @@ func New(d Deps) http.Handler {
 	if d.StoreTimeout <= 0 {
 		d.StoreTimeout = DefaultStoreTimeout
 	}
+	if d.MaxInFlight <= 0 {
+		d.MaxInFlight = DefaultMaxInFlight
+	}
 	d.Messages = d.Messages.withDefaults()
-	g := &gate{Deps: d}
+	g := &gate{Deps: d, inFlight: make(chan struct{}, d.MaxInFlight)}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", serveReady)
@@ -90,7 +100,33 @@ func New(d Deps) http.Handler {
 	return recoverer(d.Log, mux)
 }
 
-type gate struct{ Deps }
+type gate struct {
+	Deps
+	inFlight chan struct{} // a slot per request being answered
+	shed     atomic.Int64  // requests turned away since the last log line
+	shedLog  atomic.Int64  // unix seconds of that line
+}
+
+// admit takes a slot for one request, or reports false when all are taken.
+func (g *gate) admit() (release func(), ok bool) {
+	select {
+	case g.inFlight <- struct{}{}:
+		return func() { <-g.inFlight }, true
+	default:
+		return nil, false
+	}
+}
+
+// logShed logs turned-away requests at most once a second, with a count.
+func (g *gate) logShed(ev graph.Event) {
+	n := g.shed.Add(1)
+	now := time.Now().Unix()
+	if last := g.shedLog.Load(); now > last && g.shedLog.CompareAndSwap(last, now) {
+		g.shed.Add(-n)
+		g.Log.Warn().Str("event", ev.String()).Int64("turned_away", n).Int("max_in_flight", g.MaxInFlight).
+			Msg("overloaded: requests answered with the unavailable page without asking the store")
+	}
+}
 
 // serveReady answers the Functions host's readiness probe.
 func serveReady(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +150,13 @@ func (g *gate) serveEvent(ev graph.Event) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 			return
 		}
+		release, ok := g.admit()
+		if !ok {
+			g.logShed(ev)
+			writeJSON(w, http.StatusOK, graph.Block(ev, titleUnavailable, g.Messages.Unavailable))
+			return
+		}
+		defer release()
 
 		if err := g.Auth.Authenticate(r); err != nil {
 			status, challenge, reason := authFailure(err)

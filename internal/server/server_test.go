@@ -427,3 +427,55 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += n
 	return n, err
 }
+
+// gatedStore holds every Match until release is closed.
+type gatedStore struct {
+	*invitetest.Memory
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s gatedStore) Match(ctx context.Context, email, app string) (invite.Match, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Memory.Match(ctx, email, app)
+}
+
+func TestOverloadShedsFast(t *testing.T) {
+	mem := invitetest.NewMemory()
+	seed(t, mem)
+	store := gatedStore{Memory: mem, entered: make(chan struct{}, 8), release: make(chan struct{})}
+	logs := &bytes.Buffer{}
+	srv := server.New(server.Deps{Store: store, Auth: server.AuthenticatorFunc(func(*http.Request) error { return nil }),
+		Log: zerolog.New(zerolog.SyncWriter(logs)), MaxInFlight: 2, StoreTimeout: 5 * time.Second})
+	send := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/api/attributeStart", bytes.NewReader(readFixture(t, "start-email-otp.json")))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec
+	}
+	held := make(chan *httptest.ResponseRecorder, 2)
+	for i := 0; i < 2; i++ {
+		go func() { held <- send() }()
+		<-store.entered // both slots are taken by requests waiting on the store
+	}
+	rec := send()
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), server.DefaultUnavailableMessage) {
+		t.Fatalf("a request past the limit got %d %s; want the unavailable block page", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), `"turned_away":1`) {
+		t.Errorf("shedding was not logged:\n%s", logs)
+	}
+	close(store.release)
+	for i := 0; i < 2; i++ {
+		if r := <-held; !strings.Contains(r.Body.String(), "setPrefillValues") {
+			t.Fatalf("a held request got %s", r.Body)
+		}
+	}
+	// The slots are free again.
+	go func() { <-store.entered }()
+	if r := send(); !strings.Contains(r.Body.String(), "setPrefillValues") {
+		t.Fatalf("after the load: %s", r.Body)
+	}
+}
