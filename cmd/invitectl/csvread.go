@@ -144,8 +144,7 @@ func (r *csvReader) unquoted(start, n int) (end bool, err error) {
 		if sep, end := r.separator(b); sep {
 			return end, nil
 		}
-		switch {
-		case b == '"':
+		if b == '"' {
 			return false, &csvError{r.line + 1, fmt.Sprintf(`field %d has a quote but does not start with one: put the whole field in quotes and double the quote ("say ""hi""")`, n)}
 		}
 		if err := r.add(b, start); err != nil {
