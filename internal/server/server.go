@@ -157,6 +157,12 @@ func (g *gate) serveEvent(ev graph.Event) http.Handler {
 			return
 		}
 		defer release()
+		// One budget for everything that waits on something else: a key
+		// fetch after a rotation, then the store. Entra's clock does not
+		// restart between them.
+		ctx, cancel := context.WithTimeout(r.Context(), g.StoreTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 
 		if err := g.Auth.Authenticate(r); err != nil {
 			status, challenge, reason := authFailure(err)
@@ -217,7 +223,7 @@ type verdict struct {
 	err      error // why the store could not answer
 }
 
-// decide answers a decoded request. Side notes (values left out, a failed
+// decide answers a decoded request within ctx's deadline. Side notes (values left out, a failed
 // redemption write) are logged on log; the decision itself by the caller.
 func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, log zerolog.Logger) verdict {
 	email, source, ok := req.Email()
@@ -226,8 +232,6 @@ func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, l
 	}
 	v := verdict{email: email, source: source}
 
-	ctx, cancel := context.WithTimeout(ctx, g.StoreTimeout)
-	defer cancel()
 	m, err := g.Store.Match(ctx, email, req.AppID())
 	if err != nil {
 		v.resp, v.outcome, v.err = graph.Block(ev, titleUnavailable, g.Messages.Unavailable), string(invite.Unavailable), err
