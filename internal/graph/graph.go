@@ -316,16 +316,21 @@ const (
 // (matched case-insensitively) is used, which is how Google and other
 // federated sign-ups carry it. A federated identity's issuerAssignedId is
 // never used: it is an opaque subject chosen by the identity provider.
-// ok is false when no candidate holds something shaped like an address.
+// When a verified identity is present but does not hold a usable address,
+// ok is false: the form's attributes never stand in for what Entra
+// verified. ok is also false when no candidate holds something shaped like
+// an address.
 func (r *Request) Email() (email string, src EmailSource, ok bool) {
 	info := r.Data.UserSignUpInfo
 	for _, id := range info.Identities {
 		if strings.EqualFold(id.SignInType, "email") ||
 			strings.EqualFold(id.SignInType, "emailAddress") ||
 			strings.EqualFold(id.Issuer, "mail") {
-			if e, ok := invite.NormalizeEmail(id.IssuerAssignedID); ok {
-				return e, EmailFromIdentity, true
+			e, ok := invite.NormalizeEmail(id.IssuerAssignedID)
+			if !ok {
+				return "", "", false
 			}
+			return e, EmailFromIdentity, true
 		}
 	}
 	// Two passes keep the choice deterministic whatever the map order:

@@ -34,6 +34,7 @@ func TestEmail(t *testing.T) {
 		{"table key characters", `{"identities":[{"signInType":"email","issuerAssignedId":"jo/../x@example.org"}]}`, "", ""},
 		{"plus tag kept", `{"identities":[{"signInType":"email","issuerAssignedId":"Jo+News@example.org"}]}`, "jo+news@example.org", EmailFromIdentity},
 		{"Unicode look-alike kept distinct", `{"identities":[{"signInType":"email","issuerAssignedId":"ｊｏ@example.org"}]}`, "ｊｏ@example.org", EmailFromIdentity},
+		{"unusable verified identity does not fall back to the form", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@evil@example.org"}],"attributes":{"email":{"value":"jo@example.org"}}}`, "", ""},
 		{"nothing", `{}`, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
