@@ -18,6 +18,7 @@ import (
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/tablestore"
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
+	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 )
 
 // syncBuffer collects the handler's log lines while it runs.
@@ -119,11 +120,7 @@ func startRun(t *testing.T, env map[string]string) (base string, logs *syncBuffe
 
 func post(t *testing.T, url, fixture string) (int, []byte) {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "requests", fixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	resp, err := http.Post(url, "application/json", bytes.NewReader(fixtures.Request(t, fixture)))
 	if err != nil {
 		t.Fatal(err)
 	}

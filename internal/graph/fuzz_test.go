@@ -3,26 +3,19 @@ package graph
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 )
 
 // addRequestFixtures seeds f with every request in testdata/requests, each
 // for both events, so the fuzzer starts from real Entra bodies.
 func addRequestFixtures(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "requests", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no request fixtures in testdata/requests (%v)", err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b, false)
-		f.Add(b, true)
+	names, bodies := fixtures.Requests(f)
+	for _, name := range names {
+		f.Add(bodies[name], false)
+		f.Add(bodies[name], true)
 	}
 }
 

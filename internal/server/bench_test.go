@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -15,6 +13,7 @@ import (
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/invite/invitetest"
 	"github.com/invitegate/invitegate/internal/server"
+	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 )
 
 // BenchmarkServe measures the gate's own work for one request, one at a
@@ -53,7 +52,7 @@ func BenchmarkServe(b *testing.B) {
 		{"submit/invited through a domain", "attributeSubmit", "submit-email-password.json", "continueWithDefaultBehavior"},
 		{"submit/not invited", "attributeSubmit", "submit-not-invited.json", "showBlockPage"},
 	} {
-		body := readFixtureB(b, tc.fixture)
+		body := fixtures.Request(b, tc.fixture)
 		corr := correlationIn(b, body)
 		b.Run(tc.name, func(b *testing.B) {
 			w := &responseRecorder{}
@@ -73,16 +72,6 @@ func BenchmarkServe(b *testing.B) {
 			}
 		})
 	}
-}
-
-// readFixtureB is readFixture for benchmarks.
-func readFixtureB(b *testing.B, name string) []byte {
-	b.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "requests", name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
 }
 
 // correlationIn returns the correlation id of a fixture body, so that each

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/invite/invitetest"
 	"github.com/invitegate/invitegate/internal/server"
+	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 )
 
 // fuzzInvited is the only address the fuzzed server knows.
@@ -41,17 +40,11 @@ var routeContract = map[bool]struct {
 // the address the request carries is the invited one. Run it with
 // scripts/fuzz.sh; go test runs the seeds and any saved crashers.
 func FuzzServe(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "requests", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no request fixtures in testdata/requests (%v)", err)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b, strings.HasPrefix(filepath.Base(name), "submit"))
-		f.Add(b, !strings.HasPrefix(filepath.Base(name), "submit"))
+	names, bodies := fixtures.Requests(f)
+	for _, name := range names {
+		submit := strings.HasPrefix(name, "submit")
+		f.Add(bodies[name], submit)
+		f.Add(bodies[name], !submit)
 	}
 
 	store := invitetest.NewMemory()

@@ -21,6 +21,7 @@ import (
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/invite/invitetest"
 	"github.com/invitegate/invitegate/internal/server"
+	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -50,14 +51,7 @@ func seed(t *testing.T, s invite.Store) {
 	}
 }
 
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "requests", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readFixture(t *testing.T, name string) []byte { return fixtures.Request(t, name) }
 
 // golden compares got (JSON) with testdata/golden/name, indented.
 func golden(t *testing.T, name string, got []byte) {
