@@ -8,7 +8,6 @@
 package graph
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,78 +195,111 @@ func Decode(r io.Reader, ev Event) (*Request, error) {
 	return &req, nil
 }
 
-// checkShape walks the JSON tokens once: the top level must be an object
-// with a "data" object, nesting is bounded, and no object repeats a key
-// (encoding/json would silently keep the last one, so a body could mean
-// different things to different parsers).
+// checkShape makes one pass over the bytes before anything is decoded: the
+// top level must be an object with a "data" member, nesting is bounded, and
+// no object repeats a key (encoding/json would silently keep the last one,
+// so a body could mean different things to different parsers). It only
+// needs to find strings, keys and brackets; json.Unmarshal, which runs
+// next, checks everything else about the syntax.
 func checkShape(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '{' {
+		return notAnObject(body)
+	}
 	type frame struct {
 		object bool
 		keys   map[string]struct{}
-		expect bool // the next token in this object is a key
 	}
-	tok, err := dec.Token()
-	if err != nil {
+	stack := make([]frame, 0, 8)
+	expectKey, sawData := false, false
+	for ; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '{', '[':
+			if len(stack) >= maxDepth {
+				return badRequest("JSON nests deeper than %d levels", maxDepth)
+			}
+			stack = append(stack, frame{object: c == '{'})
+			expectKey = c == '{'
+		case '}', ']':
+			if len(stack) == 0 || stack[len(stack)-1].object != (c == '}') {
+				return badRequest("body is not JSON: unbalanced %q at byte %d", c, i)
+			}
+			stack = stack[:len(stack)-1]
+			expectKey = false
+			if len(stack) == 0 {
+				if skipSpace(body, i+1) != len(body) {
+					return badRequest("body has data after the JSON object")
+				}
+				if !sawData {
+					return badRequest(`"data" is required`)
+				}
+				return nil
+			}
+		case ',':
+			expectKey = len(stack) > 0 && stack[len(stack)-1].object
+		case '"':
+			end, escaped := stringEnd(body, i)
+			if end < 0 {
+				return badRequest("body is not JSON: unterminated string at byte %d", i)
+			}
+			if expectKey {
+				key := string(body[i+1 : end])
+				if escaped {
+					if err := json.Unmarshal(body[i:end+1], &key); err != nil {
+						return badRequest("body is not JSON: bad string at byte %d", i)
+					}
+				}
+				f := &stack[len(stack)-1]
+				if f.keys == nil {
+					f.keys = make(map[string]struct{}, 8)
+				}
+				// encoding/json matches struct fields case-insensitively,
+				// so "Data" and "data" would collide too.
+				folded := strings.ToLower(key)
+				if _, dup := f.keys[folded]; dup {
+					return badRequest("JSON object repeats the key %q", truncate(key))
+				}
+				f.keys[folded] = struct{}{}
+				if len(stack) == 1 && folded == "data" {
+					sawData = true
+				}
+				expectKey = false
+			}
+			i = end
+		}
+	}
+	return badRequest("body is not JSON: unexpected end")
+}
+
+// stringEnd returns the index of the quote that closes the string opening
+// at body[start], or -1, and whether the string holds escapes.
+func stringEnd(body []byte, start int) (end int, escaped bool) {
+	for i := start + 1; i < len(body); i++ {
+		switch body[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i, escaped
+		}
+	}
+	return -1, escaped
+}
+
+func skipSpace(body []byte, i int) int {
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// notAnObject explains a body that does not start with "{".
+func notAnObject(body []byte) error {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
 		return badRequest("body is not JSON: %v", jsonErrorText(err))
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return badRequest("body must be a JSON object")
-	}
-	stack := []frame{{object: true, expect: true}}
-	sawData := false
-	for len(stack) > 0 {
-		tok, err := dec.Token()
-		if err != nil {
-			return badRequest("body is not JSON: %v", jsonErrorText(err))
-		}
-		top := &stack[len(stack)-1]
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= maxDepth {
-					return badRequest("JSON nests deeper than %d levels", maxDepth)
-				}
-				stack = append(stack, frame{object: d == '{', expect: d == '{'})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 && stack[len(stack)-1].object {
-					stack[len(stack)-1].expect = true
-				}
-			}
-			continue
-		}
-		if !top.object {
-			continue
-		}
-		if !top.expect {
-			top.expect = true // a scalar value ends this member
-			continue
-		}
-		key, _ := tok.(string)
-		if top.keys == nil {
-			top.keys = make(map[string]struct{}, 8)
-		}
-		// encoding/json matches struct fields case-insensitively, so "Data"
-		// and "data" would collide too.
-		folded := strings.ToLower(key)
-		if _, dup := top.keys[folded]; dup {
-			return badRequest("JSON object repeats the key %q", truncate(key))
-		}
-		top.keys[folded] = struct{}{}
-		top.expect = false
-		if len(stack) == 1 && folded == "data" {
-			sawData = true
-		}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("body has data after the JSON object")
-	}
-	if !sawData {
-		return badRequest(`"data" is required`)
-	}
-	return nil
+	return badRequest("body must be a JSON object")
 }
 
 func jsonErrorText(err error) string {
