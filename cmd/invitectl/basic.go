@@ -177,6 +177,11 @@ func showCommand() command {
 				return storeError(err)
 			}
 			if len(found) == 0 {
+				if domain := invite.DomainOf(sub); !strings.HasPrefix(sub, "@") {
+					if covered, _ := hasInvitation(c, s, domain); covered {
+						return fmt.Errorf("no invitation for %s itself; the domain invitation %s covers it (invitectl show %s)", sub, domain, domain)
+					}
+				}
 				return fmt.Errorf("no invitation for %s", sub)
 			}
 			for i, inv := range found {
@@ -378,4 +383,14 @@ func printDomainRecord(c *cli, s invite.AdminStore, email string) error {
 		fmt.Fprintf(c.stdout, "\nthrough %s: %d sign-ups, last %s\n", domain.Subject, r.Count, r.Last.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// hasInvitation reports whether subject has an invitation for any app.
+func hasInvitation(c *cli, s invite.Store, subject string) (bool, error) {
+	found := false
+	err := s.List(c.ctx, subject, func(inv invite.Invitation) error {
+		found = found || inv.Subject == subject
+		return nil
+	})
+	return found, err
 }

@@ -105,6 +105,10 @@ func TestAddShowRevoke(t *testing.T) {
 	if _, err := c.get("@partner.example", app); err != nil {
 		t.Fatalf("domain invitation: %v", err)
 	}
+	code, _, errOut := c.run("show", "amy@partner.example")
+	if code != exitFailure || !strings.Contains(errOut, "the domain invitation @partner.example covers it") {
+		t.Errorf("show for a domain-covered address: exit %d, %q", code, errOut)
+	}
 	c.mustRun("delete", "@partner.example", "--app", app)
 	if _, err := c.get("@partner.example", app); err == nil {
 		t.Fatal("delete left the invitation")
