@@ -327,9 +327,14 @@ func truncate(s string) string {
 func (r *Request) CorrelationID() string { return r.Data.AuthenticationContext.CorrelationID }
 
 // AppID returns the appId of the application the person is signing up to,
-// or "" when Entra did not say.
+// lowercased, or "" when Entra did not say or sent something that is not a
+// GUID (then only invitations for any application can apply).
 func (r *Request) AppID() string {
-	return strings.ToLower(strings.TrimSpace(r.Data.AuthenticationContext.ClientServicePrincipal.AppID))
+	id := strings.ToLower(strings.TrimSpace(r.Data.AuthenticationContext.ClientServicePrincipal.AppID))
+	if !invite.IsGUID(id) {
+		return ""
+	}
+	return id
 }
 
 // EmailSource says where Email found the address.

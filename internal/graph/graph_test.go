@@ -95,6 +95,10 @@ func TestAppIDNormalised(t *testing.T) {
 	if got := req.AppID(); got != "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f" {
 		t.Fatalf("AppID = %q", got)
 	}
+	req.Data.AuthenticationContext.ClientServicePrincipal.AppID = "*"
+	if got := req.AppID(); got != "" {
+		t.Fatalf("AppID of a non-GUID = %q, want \"\"", got)
+	}
 }
 
 func TestTypedValues(t *testing.T) {
