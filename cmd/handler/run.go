@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -50,11 +49,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.store, err = tablestore.SettingsFromEnv(getenv); err != nil {
 		return c, err
 	}
-	if c.storeTimeout, err = duration(getenv, "INVITE_STORE_TIMEOUT", server.DefaultStoreTimeout, 50*time.Millisecond, 1900*time.Millisecond,
-		"Entra waits at most 2s for the whole answer"); err != nil {
+	if c.storeTimeout, err = server.StoreTimeoutFromEnv(getenv); err != nil {
 		return c, err
 	}
-	if c.domainRefresh, err = duration(getenv, "INVITE_DOMAIN_REFRESH", 30*time.Second, time.Second, time.Hour, ""); err != nil {
+	if c.domainRefresh, err = server.EnvDuration(getenv, "INVITE_DOMAIN_REFRESH", 30*time.Second, time.Second, time.Hour, ""); err != nil {
 		return c, err
 	}
 	c.logLevel = zerolog.InfoLevel
@@ -64,25 +62,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	return c, nil
-}
-
-func duration(getenv func(string) string, name string, def, min, max time.Duration, why string) (time.Duration, error) {
-	v := strings.TrimSpace(getenv(name))
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s %q is not a duration: write it like %s", name, v, def)
-	}
-	if d < min || d > max {
-		msg := fmt.Sprintf("%s %s is out of range: use %s to %s", name, d, min, max)
-		if why != "" {
-			msg += " (" + why + ")"
-		}
-		return 0, errors.New(msg)
-	}
-	return d, nil
 }
 
 // run starts the gate and serves until ctx is done, then shuts down
