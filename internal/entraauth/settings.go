@@ -2,9 +2,10 @@ package entraauth
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/invitegate/invitegate/internal/loopback"
 )
 
 // eventsAppID is the application id of Microsoft's first-party "Microsoft
@@ -158,20 +159,12 @@ func checkFetchURL(u *url.URL) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if loopback.URL(u) {
 			return nil
 		}
 		return fmt.Errorf("use https (plain http is allowed only for loopback hosts, in tests)")
 	}
 	return fmt.Errorf("scheme %q is not https", u.Scheme)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // issuersFor lists the iss values Entra uses for tenant. The docs and the

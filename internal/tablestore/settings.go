@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/invitegate/invitegate/internal/loopback"
 )
 
 // DevelopmentConnection is the well-known connection string of a local
@@ -69,7 +71,7 @@ func (s Settings) Check() (Settings, error) {
 		return s, fmt.Errorf("both %s and %s are set: set only one (%s for a managed identity, %s for a connection string)", EnvServiceURL, EnvConnection, EnvServiceURL, EnvConnection)
 	case s.ServiceURL != "":
 		u, err := url.Parse(s.ServiceURL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback.URL(u))) {
 			return s, fmt.Errorf("%s %q is not a Table service URL: use https://ACCOUNT.table.core.windows.net", EnvServiceURL, s.ServiceURL)
 		}
 		s.ServiceURL = strings.TrimRight(s.ServiceURL, "/")
@@ -112,8 +114,4 @@ func accountName(conn string) string {
 func isDevelopmentStorage(conn string) bool {
 	c := strings.ToLower(strings.ReplaceAll(conn, " ", ""))
 	return strings.TrimSuffix(c, ";") == "usedevelopmentstorage=true"
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
 }
