@@ -8,17 +8,21 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // NormalizeEmail trims and lowercases s and checks that it has the shape of
 // one address: exactly one "@", a non-empty local part, a dotted domain, and
 // none of the characters that Azure Table keys forbid or that never appear
-// in a deliverable address. It does not fold Unicode look-alikes:
-// "ｊｏ@example.org" stays distinct from "jo@example.org". The gate and the
-// admin CLI use it, so both sides agree on every key.
+// in a deliverable address. The address must already be in its canonical
+// form (see Canonical): look-alikes are refused, never folded, so
+// "ｊｏ@example.org" stays distinct from "jo@example.org" and the Ångström
+// sign never matches "å". The gate and the admin CLI use it, so both sides
+// agree on every key.
 func NormalizeEmail(s string) (string, bool) {
 	t := strings.TrimSpace(s)
-	if lowersToASCII(t) {
+	if !Canonical(t) {
 		return "", false
 	}
 	e := strings.ToLower(t)
@@ -35,16 +39,25 @@ func NormalizeEmail(s string) (string, bool) {
 	return e, validKeyChars(e)
 }
 
-// lowersToASCII reports whether s holds a non-ASCII character whose lower
-// case is ASCII, such as the Kelvin sign U+212A (→ k) or U+0130 (→ i):
-// lowercasing would turn a look-alike into an invited address.
-func lowersToASCII(s string) bool {
+// Canonical reports whether s is its own canonical form, so that
+// lowercasing it cannot make it equal to a different address: s is in
+// Unicode normalization form C, and every character is either lowercase
+// already or the uppercase partner of its lowercase (É ↔ é). Characters
+// that lowercase to a letter whose uppercase is someone else are refused:
+// the Kelvin sign U+212A (→ k), the Ångström sign U+212B (→ å), the Ohm
+// sign U+2126 (→ ω), dotted capital I U+0130 (→ i), titlecase digraphs.
+// A decomposed "å" (a + U+030A) is refused too, rather than composed:
+// mail systems need not treat the two spellings as one mailbox.
+func Canonical(s string) bool {
 	for _, c := range s {
-		if c >= utf8.RuneSelf && unicode.ToLower(c) < utf8.RuneSelf {
-			return true
+		if c < utf8.RuneSelf {
+			continue
+		}
+		if l := unicode.ToLower(c); l != c && unicode.ToUpper(l) != c {
+			return false
 		}
 	}
-	return false
+	return norm.NFC.IsNormalString(s)
 }
 
 func validDomain(d string) bool {
@@ -68,8 +81,8 @@ func validKeyChars(s string) bool {
 // an email address, or "@domain.tld" for every address of a domain.
 func ParseSubject(s string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
-	if lowersToASCII(s) {
-		return "", fmt.Errorf("%q holds a character that only looks like an ASCII letter", s)
+	if !Canonical(strings.TrimSpace(s)) {
+		return "", fmt.Errorf("%q holds a character that only looks like another one (such as the Kelvin or Ångström sign), or is not in Unicode normal form C: type the address again", s)
 	}
 	if strings.HasPrefix(t, "@") {
 		if !validDomain(t[1:]) {

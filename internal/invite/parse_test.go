@@ -48,6 +48,14 @@ func TestParseSubject(t *testing.T) {
 		"jo#1@example.org":             "",
 		"\u212Aim.l\u0130@example.org": "", // Kelvin sign and dotted I lowercase to ASCII: look-alikes of kim.li@
 		"ÉLISE@example.fr":             "élise@example.fr",
+		"\u212Bsa@example.org":         "", // Ångström sign: lowercases to å, the invitation of åsa@
+		"\u00C5sa@example.org":         "åsa@example.org",
+		"a\u030Asa@example.org":        "", // decomposed å: not NFC
+		"\u2126mega@example.org":       "", // Ohm sign → ω, whose uppercase is Ω
+		"\u01C5ungla@example.org":      "", // titlecase ǅ
+		"ΣΟΦΊΑ@example.gr":             "σοφία@example.gr",
+		"straße@example.de":            "straße@example.de",
+		"@\u212Aelvin.example":         "",
 	} {
 		got, err := ParseSubject(in)
 		if got != want || (err != nil) != (want == "") {
