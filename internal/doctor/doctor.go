@@ -16,7 +16,7 @@ import (
 
 	"github.com/invitegate/invitegate/internal/entraauth"
 	"github.com/invitegate/invitegate/internal/invite"
-	"github.com/invitegate/invitegate/internal/server"
+	"github.com/invitegate/invitegate/internal/settings"
 	"github.com/invitegate/invitegate/internal/tablestore"
 )
 
@@ -138,7 +138,7 @@ func checkStore(ctx context.Context, o Options, report func(Result)) {
 }
 
 func checkTimeouts(o Options, report func(Result)) {
-	d, err := server.StoreTimeoutFromEnv(o.Getenv)
+	d, err := settings.StoreTimeout(o.Getenv)
 	if err != nil {
 		report(Result{Name: "store timeout", Status: Fail, Detail: err.Error(), Fix: "set INVITE_STORE_TIMEOUT as the message says, or leave it unset for 700ms"})
 		return
