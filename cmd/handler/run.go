@@ -82,7 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	auth, err := entraauth.New(ctx, entraauth.Options{Getenv: getenv, Logger: log, MaxWait: cfg.storeTimeout})
+	authCfg, err := entraauth.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	auth, err := entraauth.New(ctx, authCfg, entraauth.Options{Logger: log, MaxWait: cfg.storeTimeout})
 	if err != nil {
 		return err
 	}

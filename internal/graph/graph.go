@@ -19,12 +19,6 @@ import (
 	"github.com/invitegate/invitegate/internal/invite"
 )
 
-// AuthenticationEventsAppID is the appId of Microsoft's first-party
-// "Azure AD authentication events" service principal, the only legitimate
-// caller of a custom authentication extension. It appears as the azp (v2)
-// or appid (v1) claim of the bearer token.
-const AuthenticationEventsAppID = "99045fe1-7639-4a75-9d4a-577b6ca3810f"
-
 // Event is one of the two sign-up events this project serves.
 type Event int
 
