@@ -76,7 +76,8 @@ const flexConsumptionSKU = "FlexConsumption"
 // not: Linux Consumption sets it, but so do many container platforms where
 // local runs must keep working. WEBSITE_HOSTNAME naming a loopback host
 // does not count either: Azure Functions Core Tools sets it to
-// localhost:{port} for `func start`.
+// localhost:{port} for `func start`
+// (StartHostAction.GetConfigurationSettings, in azure-functions-core-tools).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{Mode: Mode(strings.ToLower(strings.TrimSpace(getenv("ENTRA_AUTH"))))}
 	if c.Mode == "" {

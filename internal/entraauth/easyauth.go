@@ -9,7 +9,8 @@ import (
 
 // Headers that App Service Authentication ("Easy Auth") adds after it has
 // validated the bearer token. The platform drops copies sent by the client,
-// which is why easyauth mode insists on WEBSITE_AUTH_ENABLED.
+// which is why easyauth mode insists on WEBSITE_AUTH_ENABLED, and refuses
+// Flex Consumption, where that is not documented.
 const (
 	principalHeader    = "X-MS-CLIENT-PRINCIPAL"
 	principalIDPHeader = "X-MS-CLIENT-PRINCIPAL-IDP"
