@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	auth, err := entraauth.New(ctx, entraauth.Options{Getenv: getenv, Logger: log, MaxWait: cfg.StoreTimeout})
+	auth, err := entraauth.New(ctx, cfg.Auth, entraauth.Options{Logger: log, MaxWait: cfg.StoreTimeout})
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,11 @@ func checkTimeouts(o Options, report func(Result)) {
 func checkAuth(ctx context.Context, o Options, report func(Result)) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	auth, err := entraauth.New(actx, entraauth.Options{Getenv: o.Getenv, Logger: zerolog.Nop(), HTTPClient: o.HTTPClient, Now: o.Now})
+	cfg, err := entraauth.ConfigFromEnv(o.Getenv)
+	var auth *entraauth.Authenticator
+	if err == nil {
+		auth, err = entraauth.New(actx, cfg, entraauth.Options{Logger: zerolog.Nop(), HTTPClient: o.HTTPClient, Now: o.Now})
+	}
 	if err != nil {
 		report(Result{Name: "auth settings", Status: Fail, Detail: err.Error(), Fix: "set the ENTRA_* settings as the message says"})
 		return

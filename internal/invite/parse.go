@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/invitegate/invitegate/internal/guid"
 )
 
 // NormalizeEmail trims and lowercases s and checks that it has the shape of
@@ -97,10 +99,9 @@ func ParseSubject(s string) (string, error) {
 	return e, nil
 }
 
-var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-// IsGUID reports whether s is a GUID in its canonical, lowercase form.
-func IsGUID(s string) bool { return guidPattern.MatchString(s) }
+// IsGUID reports whether s is a GUID in its canonical, lowercase form. It
+// is guid.Valid, the one GUID rule of the project; callers lowercase first.
+func IsGUID(s string) bool { return guid.Valid(s) }
 
 // ParseApp parses an application id: "" or "*" means any application,
 // otherwise a GUID (the application's appId).

@@ -12,18 +12,19 @@ import (
 // goes uncounted.
 type rateLog struct {
 	every time.Duration
-	emit  func(key string, n int64)
+	emit  func(key string, n int64, detail string)
 
 	mu      sync.Mutex
 	pending map[string]int64 // key → events since its last line; present while the key's interval runs
 }
 
-func newRateLog(every time.Duration, emit func(key string, n int64)) *rateLog {
+func newRateLog(every time.Duration, emit func(key string, n int64, detail string)) *rateLog {
 	return &rateLog{every: every, emit: emit, pending: make(map[string]int64)}
 }
 
-// hit counts one event of key.
-func (r *rateLog) hit(key string) {
+// hit counts one event of key. detail is logged when this event opens an
+// interval (its line is written at once), and dropped otherwise.
+func (r *rateLog) hit(key, detail string) {
 	r.mu.Lock()
 	if _, running := r.pending[key]; running {
 		r.pending[key]++
@@ -32,7 +33,7 @@ func (r *rateLog) hit(key string) {
 	}
 	r.pending[key] = 0
 	r.mu.Unlock()
-	r.emit(key, 1)
+	r.emit(key, 1, detail)
 	time.AfterFunc(r.every, func() { r.flush(key) })
 }
 
@@ -48,6 +49,6 @@ func (r *rateLog) flush(key string) {
 	}
 	r.pending[key] = 0
 	r.mu.Unlock()
-	r.emit(key, n)
+	r.emit(key, n, "")
 	time.AfterFunc(r.every, func() { r.flush(key) })
 }

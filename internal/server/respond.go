@@ -36,7 +36,10 @@ func requestFailure(err error) (status int, code string) {
 }
 
 // authFailure maps an Authenticator error to a status, a challenge and a
-// reason that is safe to send back.
+// reason that is safe to send back. The reason depends on the status
+// alone: every refused token gets the same words, whatever check failed,
+// so that a caller cannot learn whether its guessed tenant or audience was
+// right. Which check failed goes to the log only.
 func authFailure(err error) (status int, challenge, reason string) {
 	status, challenge, reason = http.StatusUnauthorized, "Bearer", "the request is not authenticated"
 	var s interface{ HTTPStatus() int }
@@ -49,10 +52,6 @@ func authFailure(err error) (status int, challenge, reason string) {
 	var c interface{ WWWAuthenticate() string }
 	if errors.As(err, &c) && c.WWWAuthenticate() != "" {
 		challenge = c.WWWAuthenticate()
-	}
-	var p interface{ PublicReason() string }
-	if errors.As(err, &p) && p.PublicReason() != "" {
-		reason = p.PublicReason()
 	}
 	return status, challenge, reason
 }

@@ -107,13 +107,16 @@ func New(d Deps) http.Handler {
 	}
 	d.Messages = d.Messages.withDefaults()
 	g := &gate{Deps: d, inFlight: make(chan struct{}, d.MaxInFlight)}
-	g.shed = newRateLog(time.Second, func(_ string, n int64) {
+	g.shed = newRateLog(time.Second, func(_ string, n int64, _ string) {
 		g.Log.Warn().Int64("turned_away", n).Int("max_in_flight", g.MaxInFlight).
 			Msg("overloaded: requests answered with the unavailable page without asking the store")
 	})
-	g.rejected = newRateLog(time.Second, func(check string, n int64) {
-		g.Log.Warn().Str("outcome", "rejected").Str("check", check).Int64("count", n).
-			Msg("request not authenticated")
+	g.rejected = newRateLog(time.Second, func(check string, n int64, detail string) {
+		lv := g.Log.Warn().Str("outcome", "rejected").Str("check", check).Int64("count", n)
+		if detail != "" {
+			lv = lv.Str("error", detail)
+		}
+		lv.Msg("request not authenticated")
 	})
 
 	mux := http.NewServeMux()
@@ -152,8 +155,13 @@ func serveNotFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "not_found", "no such route: use POST /api/attributeStart or POST /api/attributeSubmit")
 }
 
-// maxLoggedHeader caps every request header value that reaches a log.
-const maxLoggedHeader = 64
+// Caps of what a request supplied and a log line repeats: header values
+// (the invocation id), correlation ids, and an authentication error, which
+// quotes claims of the token.
+const (
+	maxLoggedHeader = 64
+	maxLoggedError  = 300
+)
 
 // serveEvent handles one of Entra's events.
 func (g *gate) serveEvent(ev graph.Event) http.Handler {
@@ -182,7 +190,7 @@ func (g *gate) serveEvent(ev graph.Event) http.Handler {
 		}
 		release, ok := g.admit()
 		if !ok {
-			g.shed.hit("")
+			g.shed.hit("", "")
 			writeJSON(w, http.StatusOK, graph.Block(ev, titleUnavailable, g.Messages.Unavailable))
 			return
 		}
@@ -225,7 +233,9 @@ func (g *gate) reject(w http.ResponseWriter, err error) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
-	g.rejected.hit(failedCheck(err))
+	// The error quotes what the token held (expected vs actual): capped,
+	// as the caller chose it.
+	g.rejected.hit(failedCheck(err), logsafe.Cap(err.Error(), maxLoggedError))
 	writeError(w, status, "unauthorized", reason)
 }
 

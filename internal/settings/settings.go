@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/invitegate/invitegate/internal/entraauth"
 	"github.com/invitegate/invitegate/internal/logsafe"
 	"github.com/invitegate/invitegate/internal/server"
 	"github.com/invitegate/invitegate/internal/tablestore"
@@ -22,6 +23,7 @@ import (
 type Handler struct {
 	Addr          string              // FUNCTIONS_CUSTOMHANDLER_PORT on 127.0.0.1 (default 8080)
 	Store         tablestore.Settings // INVITATIONS_*
+	Auth          entraauth.Config    // ENTRA_*
 	StoreTimeout  time.Duration       // INVITE_STORE_TIMEOUT
 	DomainRefresh time.Duration       // INVITE_DOMAIN_REFRESH
 	SignupWindow  time.Duration       // INVITE_SIGNUP_WINDOW
@@ -70,6 +72,9 @@ func FromEnv(getenv func(string) string) (Handler, error) {
 		return h, err
 	}
 	if h.Store, err = tablestore.SettingsFromEnv(getenv); err != nil {
+		return h, err
+	}
+	if h.Auth, err = entraauth.ConfigFromEnv(getenv); err != nil {
 		return h, err
 	}
 	if h.StoreTimeout, err = StoreTimeout(getenv); err != nil {

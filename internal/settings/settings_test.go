@@ -39,7 +39,7 @@ func TestEmailIssuers(t *testing.T) {
 }
 
 func TestFromEnv(t *testing.T) {
-	base := map[string]string{"INVITATIONS_CONNECTION": "UseDevelopmentStorage=true"}
+	base := map[string]string{"INVITATIONS_CONNECTION": "UseDevelopmentStorage=true", "ENTRA_AUTH": "off"}
 	h, err := FromEnv(env(base))
 	if err != nil {
 		t.Fatal(err)
@@ -57,13 +57,14 @@ func TestFromEnv(t *testing.T) {
 		{"INVITE_LOG_LEVEL", "trace", "INVITE_LOG_LEVEL"},
 		{"INVITE_DOMAIN_REFRESH", "1ms", "INVITE_DOMAIN_REFRESH"},
 		{"FUNCTIONS_CUSTOMHANDLER_PORT", "70000", "FUNCTIONS_CUSTOMHANDLER_PORT"},
+		{"WEBSITE_SKU", "FlexConsumption", "WEBSITE_SKU"}, // the auth settings are in the list too
 	} {
-		m := map[string]string{"INVITATIONS_CONNECTION": "UseDevelopmentStorage=true", tc.name: tc.value}
+		m := map[string]string{"INVITATIONS_CONNECTION": "UseDevelopmentStorage=true", "ENTRA_AUTH": "off", tc.name: tc.value}
 		if _, err := FromEnv(env(m)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%s: %v, want an error naming %q", tc.name, tc.value, err, tc.want)
 		}
 	}
-	m := map[string]string{"INVITATIONS_CONNECTION": "UseDevelopmentStorage=true", "INVITE_SIGNUP_WINDOW": "15m",
+	m := map[string]string{"INVITATIONS_CONNECTION": "UseDevelopmentStorage=true", "ENTRA_AUTH": "off", "INVITE_SIGNUP_WINDOW": "15m",
 		"INVITE_LOG_HASH_KEY": "0123456789abcdef0123", "INVITE_NOT_APPROVED_MESSAGE": "Start over."}
 	h, err = FromEnv(env(m))
 	if err != nil || h.SignupWindow != 15*time.Minute || !h.Hasher.Enabled() || h.Messages.NotApproved != "Start over." {
