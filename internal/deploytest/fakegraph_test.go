@@ -565,7 +565,7 @@ func sampleFlow(id, name string) map[string]any {
 		"id":          id, "displayName": name, "description": nil,
 		"onAttributeCollection": map[string]any{
 			"@odata.type": "#microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp",
-			"attributeCollectionPage": map[string]any{"customStringsFileId": nil, "views": []any{map[string]any{
+			"attributeCollectionPage": map[string]any{"views": []any{map[string]any{
 				"title": nil, "description": nil,
 				"inputs": []any{input("email", "Email Address"), input("displayName", "Display Name"), input("city", "City")},
 			}}},

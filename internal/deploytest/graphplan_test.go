@@ -1,6 +1,7 @@
 package deploytest
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -28,7 +29,12 @@ func planRequests(t *testing.T, plan string) []graphRequest {
 		}
 		u := first("--uri")
 		if params := f["--uri-parameters"]; len(params) > 0 {
-			u += "?" + strings.Join(params, "&")
+			q := url.Values{}
+			for _, p := range params {
+				k, v, _ := strings.Cut(p, "=")
+				q.Add(k, v)
+			}
+			u += "?" + q.Encode()
 		}
 		out = append(out, graphRequest{Method: first("--method"), URL: u, Body: first("--body")})
 	}

@@ -1,5 +1,0 @@
-package deploytest
-
-import "testing"
-
-func checkGraphRequests(t *testing.T, reqs []graphRequest) { t.Helper() }
