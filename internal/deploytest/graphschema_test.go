@@ -40,9 +40,9 @@ var graphCSDL = flag.String("graph-csdl", "", "regenerate testdata/graph-v1.0.cs
 
 // The full CSDL the trimmed one comes from (shared/spec/README.md).
 const (
-	csdlSource = "microsoftgraph/msgraph-metadata, schemas/v1.0-Prod.csdl"
-	csdlCommit = "f54f11b60956ea7b185ca0447b2b80805836ec7b"
-	csdlSHA256 = "a9d32d3611746c96043229a98867be064fb782c801b3405bce00c224ea3f6a03"
+	csdlSource  = "microsoftgraph/msgraph-metadata, schemas/v1.0-Prod.csdl"
+	csdlCommit  = "f54f11b60956ea7b185ca0447b2b80805836ec7b"
+	csdlSHA256  = "a9d32d3611746c96043229a98867be064fb782c801b3405bce00c224ea3f6a03"
 	trimmedCSDL = "testdata/graph-v1.0.csdl"
 )
 
