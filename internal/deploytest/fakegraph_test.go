@@ -595,8 +595,9 @@ func newTenant() *graphState {
 	}
 }
 
-// runAgainstGraph runs a script with the fake Graph as its az and returns
-// the tenant as the run left it.
+// runAgainstGraph runs a script with the fake Graph as its az, checks every
+// request it recorded against Graph's schema, and returns the tenant as the
+// run left it.
 func runAgainstGraph(t *testing.T, tenant *graphState, script string, args ...string) (result, *graphState) {
 	t.Helper()
 	self, err := os.Executable()
@@ -627,6 +628,10 @@ func runAgainstGraph(t *testing.T, tenant *graphState, script string, args ...st
 	var after graphState
 	if err := json.Unmarshal(raw, &after); err != nil {
 		t.Fatal(err)
+	}
+	// Every request Graph saw, in any scenario, matches Graph's schema.
+	for _, e := range checkRequests(trimmedSchema(t), after.Requests, false) {
+		t.Error(e)
 	}
 	return r, &after
 }

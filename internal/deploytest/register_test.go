@@ -455,3 +455,23 @@ func TestRegisterAgainstGraph(t *testing.T) {
 		}
 	})
 }
+
+// TestRegisterUsageErrors: the options this script added are checked before
+// anything runs.
+func TestRegisterUsageErrors(t *testing.T) {
+	tools := toolsDir(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tenant-id", tenantID, "--user-flow", "F", "--detach", "--replace"}, "--replace is for attaching"},
+		{[]string{"--tenant-id", tenantID, "--function-host", host, "--graph-token-file", "/nonexistent/token"}, "cannot read it"},
+		{[]string{"--tenant-id", tenantID, "--function-host", host, "--user-flow", "a`b"}, "without quotes"},
+		{[]string{"--tenant-id", tenantID, "--function-host", host, "--graph-token-file"}, "--graph-token-file needs a value"},
+	} {
+		r := runScript(t, scriptEnv(tools), "scripts/register-entra.sh", tt.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+			t.Errorf("%q: exit %d, want 2 and %q\nstderr:\n%s", tt.args, r.code, tt.want, r.stderr)
+		}
+	}
+}
