@@ -163,31 +163,44 @@ http_status() {
 }
 
 # graph_once runs az rest once, its output on stdout. It returns 0 on success,
-# 10 on 429 or 5xx, 11 on 404, and 1 on anything else; az's message goes to stderr.
+# 10 on 429 or 5xx, 11 on 404, 12 on 400, and 1 on anything else, with az's
+# message in graph_error (global: the caller shows it if the call fails for good).
 graph_once() {
-  local err status
-  if { err=$(az rest "${graph_auth[@]}" "$@" 2>&1 >&4); } 4>&1; then
+  local status
+  graph_error=
+  if { graph_error=$(az rest "${graph_auth[@]}" "$@" 2>&1 >&4); } 4>&1; then
     return 0
   fi
-  printf '%s\n' "$err" >&2
-  status=$(http_status "$err")
+  status=$(http_status "$graph_error")
   if ((status == 429 || status >= 500)); then
     return 10
   elif ((status == 404)); then
     return 11
+  elif ((status == 400)); then
+    return 12
   fi
   return 1
 }
 
-# graph_call [--fresh] [--absent-ok] AZ_REST_ARGS... runs a call that may be
-# sent again as it is: a GET, or a PATCH/PUT/DELETE that sets a value. It
-# retries on 429 and 5xx and, with --fresh (the object was created by this
-# run), on 404. With --absent-ok a 404 is an answer: it prints nothing and
-# returns 3. In a dry run it prints the command and nothing else.
+# graph_failed shows az's message for a call that failed for good, and stops.
+graph_failed() {
+  printf '%s\n' "$graph_error" >&2
+  die "$*"
+}
+
+# graph_call [--fresh] [--absent-ok[=400]] AZ_REST_ARGS... runs a call that
+# may be sent again as it is: a GET, or a PATCH/PUT/DELETE that sets a value.
+# It retries on 429 and 5xx and, with --fresh (the object was created by this
+# run), on 404. With --absent-ok a 404 (with =400, also a 400) is an answer:
+# it prints nothing and returns 3. In a dry run it prints the command only.
 graph_call() {
   local fresh=0 absent_ok=0 rc try
-  while [[ $1 == --fresh || $1 == --absent-ok ]]; do
-    if [[ $1 == --fresh ]]; then fresh=1; else absent_ok=1; fi
+  while [[ $1 == --fresh || $1 == --absent-ok* ]]; do
+    case $1 in
+      --fresh) fresh=1 ;;
+      --absent-ok) absent_ok=1 ;;
+      --absent-ok=400) absent_ok=2 ;;
+    esac
     shift
   done
   if ((dry_run)); then
@@ -200,18 +213,20 @@ graph_call() {
     case $rc in
       0) return 0 ;;
       11) ((absent_ok && ! fresh)) && return 3 ;;
+      12) ((absent_ok == 2)) && return 3 ;;
     esac
     if ((rc == 10 || (rc == 11 && fresh))) && ((try < graph_tries)); then
-      printf '%s: Graph call failed (try %d of %d); trying again in %s s\n' "${0##*/}" "$try" "$graph_tries" "$retry_delay" >&2
+      printf '%s: Graph call failed (try %d of %d); trying again in %s s: %s\n' \
+        "${0##*/}" "$try" "$graph_tries" "$retry_delay" "${graph_error%%$'\n'*}" >&2
       sleep "$retry_delay"
       continue
     fi
     ((rc == 11 && absent_ok)) && return 3
-    die "Graph refused: az rest $*"
+    graph_failed "Graph refused: az rest $*"
   done
 }
 
-# graph_read PLACEHOLDER [--fresh|--absent-ok] AZ_REST_ARGS... is graph_call
+# graph_read PLACEHOLDER [graph_call options] AZ_REST_ARGS... is graph_call
 # that prints PLACEHOLDER in a dry run instead of Graph's answer.
 graph_read() {
   local placeholder=$1
@@ -242,10 +257,10 @@ graph_create() {
     graph_once "$@" || rc=$?
     ((rc == 0)) && return 0
     if ! ((rc == 10 || (rc == 11 && fresh))) || ((try >= graph_tries)); then
-      die "Graph refused the create: az rest $*"
+      graph_failed "Graph refused the create: az rest $*"
     fi
-    printf '%s: the create failed (try %d of %d); looking again in %s s before sending it again\n' \
-      "${0##*/}" "$try" "$graph_tries" "$retry_delay" >&2
+    printf '%s: the create failed (try %d of %d); looking again in %s s before sending it again: %s\n' \
+      "${0##*/}" "$try" "$graph_tries" "$retry_delay" "${graph_error%%$'\n'*}" >&2
     sleep "$retry_delay"
     found=$("$lookup")
     if [[ -n $found ]]; then
@@ -463,11 +478,14 @@ attach_path() {
     "$graph_beta" "$flow_id" "$1" "$1"
 }
 
-# attached prints "<id>\t<displayName>" of the extension attached to the flow
-# for an event, or nothing if there is none.
+# attached PLACEHOLDER EVENT prints "<id>\t<displayName>" of the extension
+# attached to the flow for an event, or nothing if there is none: a 404, or a
+# 400, which a slot that holds no custom extension handler may answer to the
+# cast (UNCONFIRMED which one Graph sends). Either way nothing is attached: an
+# attach is then read back as failed, a detach as done.
 attached() {
   local placeholder=$1 event=$2 rc=0
-  graph_read "$placeholder" --absent-ok --method GET --uri "$(attach_path "$event")" \
+  graph_read "$placeholder" --absent-ok=400 --method GET --uri "$(attach_path "$event")" \
     --uri-parameters '$select=id,displayName' --query '[[id, displayName]]' --output tsv || rc=$?
   ((rc == 0 || rc == 3)) || return "$rc"
 }

@@ -526,6 +526,11 @@ func (s *graphState) serveHandler(method, flowID, event, castEvent string, ref b
 	switch {
 	case method == "GET" && !ref:
 		id, ok := s.Bindings[key]
+		if !ok && flow[handler] == nil {
+			// No handler of that type to cast to (what Graph answers here is
+			// not documented; the script takes 400 and 404 alike before attaching).
+			return nil, &graphError{400, "BadRequest", "Invalid cast: the handler is null"}
+		}
 		if !ok {
 			return nil, notFound("customExtension")
 		}
