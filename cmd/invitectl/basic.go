@@ -104,15 +104,11 @@ func addCommand() command {
 			// makes a revoked invitation valid again. Update writes only if
 			// no sign-up was recorded since the read, so none is lost.
 			existed := false
+			change := invite.Change{Key: k, Status: invite.StatusPending, Expires: &expires, Note: &f.note,
+				Prefill: invite.Values{Replace: true, Put: f.prefill.values}, Set: invite.Values{Replace: true, Put: f.set.values}}
 			err = s.Update(c.ctx, k, func(old *invite.Invitation) (*invite.Invitation, error) {
-				inv := invite.Invitation{Key: k, Status: invite.StatusPending, Expires: expires, Created: now.Truncate(time.Second),
-					Note: f.note, Prefill: f.prefill.values, Set: f.set.values}
-				if existed = old != nil; existed {
-					inv.Redemptions, inv.Created = old.Redemptions, old.Created
-					if old.Count > 0 {
-						inv.Status = invite.StatusRedeemed
-					}
-				}
+				existed = old != nil
+				inv := change.Apply(old, now)
 				return &inv, nil
 			})
 			if err != nil {

@@ -282,83 +282,32 @@ func (row importRow) fingerprint() [16]byte {
 }
 
 // apply returns the invitation that importing row over cur (nil when there
-// is none) gives. The rules:
-//
-//   - A column the file has sets that field; an empty cell clears it. A
-//     column the file lacks leaves an existing invitation's field alone.
-//   - created, redemptions, redeemed_first and redeemed_last are history:
-//     they are written only when the invitation is created (restoring an
-//     export), never over the history the gate keeps.
-//   - Without a status, a new invitation is pending (redeemed if it has
-//     redemptions) and an existing one keeps its status: import never
-//     un-revokes by accident. status revoked revokes; pending or redeemed
-//     makes a revoked invitation valid again, as redeemed if it was used.
+// is none) gives: see invite.Change. A column the file has sets that
+// field; an empty cell clears it. A column the file lacks leaves an
+// existing invitation's field alone.
 func (h *header) apply(row importRow, cur *invite.Invitation, now time.Time) invite.Invitation {
-	var inv invite.Invitation
-	if cur != nil {
-		inv = *cur
-		inv.Prefill, inv.Set = cloneValues(cur.Prefill), cloneValues(cur.Set)
-		switch {
-		case row.status == invite.StatusRevoked:
-			inv.Status = invite.StatusRevoked
-		case row.status != "" && inv.Status == invite.StatusRevoked:
-			inv.Status = invite.StatusPending
-			if inv.Count > 0 {
-				inv.Status = invite.StatusRedeemed
-			}
-		}
-	} else {
-		inv = invite.Invitation{Key: row.key, Status: row.status, Created: row.created,
-			Redemptions: invite.Redemptions{Count: row.count, First: row.first, Last: row.last}}
-		if inv.Created.IsZero() {
-			inv.Created = now.Truncate(time.Second)
-		}
-		if inv.Status == "" {
-			inv.Status = invite.StatusPending
-			if inv.Count > 0 {
-				inv.Status = invite.StatusRedeemed
-			}
-		}
-	}
+	c := invite.Change{Key: row.key, Status: row.status, Created: row.created,
+		Redemptions: invite.Redemptions{Count: row.count, First: row.first, Last: row.last}}
 	if h.has(colExpires) {
-		inv.Expires = row.expires
+		c.Expires = &row.expires
 	}
 	if h.has(colNote) {
-		inv.Note = row.note
+		c.Note = &row.note
 	}
-	inv.Prefill = mergeValues(inv.Prefill, h.prefill, row.prefill)
-	inv.Set = mergeValues(inv.Set, h.set, row.set)
-	return inv
+	c.Prefill, c.Set = attributeChange(h.prefill, row.prefill), attributeChange(h.set, row.set)
+	return c.Apply(cur, now)
 }
 
-// mergeValues sets every attribute the file has a column for to the row's
-// value, removing it where the cell was empty.
-func mergeValues(cur map[string]string, cols []attrColumn, row map[string]string) map[string]string {
+// attributeChange sets every attribute the file has a column for to the
+// row's value, removing it where the cell was empty.
+func attributeChange(cols []attrColumn, row map[string]string) invite.Values {
+	v := invite.Values{Put: row}
 	for _, c := range cols {
-		if v, ok := row[c.name]; ok {
-			if cur == nil {
-				cur = map[string]string{}
-			}
-			cur[c.name] = v
-		} else {
-			delete(cur, c.name)
+		if _, ok := row[c.name]; !ok {
+			v.Remove = append(v.Remove, c.name)
 		}
 	}
-	if len(cur) == 0 {
-		return nil
-	}
-	return cur
-}
-
-func cloneValues(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	return v
 }
 
 // changes names the fields that differ between a and b; none means the

@@ -188,9 +188,7 @@ func (e *entity) countRedemptions(ids []string, at time.Time) (counted map[strin
 		e.RedeemedFirst, e.RedeemedFirstType = formatTime(at)
 	}
 	e.RedeemedLast, e.RedeemedLastType = formatTime(at)
-	if e.Status == string(invite.StatusPending) || e.Status == "" {
-		e.Status = string(invite.StatusRedeemed)
-	}
+	e.Status = string(invite.Status(e.Status).AfterSignUp())
 	return counted
 }
 
