@@ -52,7 +52,11 @@ func TestChangeApply(t *testing.T) {
 		{"new with a status: as given (a restore)", Change{Key: k, Status: StatusPending, Redemptions: Redemptions{Count: 4}}, nil,
 			Invitation{Key: k, Status: StatusPending, Created: now.Truncate(time.Second), Redemptions: Redemptions{Count: 4}}},
 		{"existing: only what the change names", Change{Key: k, Note: ptr("new"), Prefill: Values{Remove: []string{"city"}}}, &existing,
-			func() Invitation { w := existing; w.Note, w.Prefill = "new", map[string]string{"givenName": "Jo"}; return w }()},
+			func() Invitation {
+				w := existing
+				w.Note, w.Prefill = "new", map[string]string{"givenName": "Jo"}
+				return w
+			}()},
 		{"existing: history is never overwritten", history, &existing, existing},
 		{"no status keeps a revocation", Change{Key: k}, &existing, existing},
 		{"re-invite a used revoked invitation: redeemed", Change{Key: k, Status: StatusPending}, &existing,
