@@ -117,8 +117,10 @@ func toEntity(inv invite.Invitation) (entity, error) {
 	if e.Prefill, err = encodeValues(inv.Prefill); err != nil {
 		return e, err
 	}
-	e.Set, err = encodeValues(inv.Set)
-	return e, err
+	if e.Set, err = encodeValues(inv.Set); err != nil {
+		return e, err
+	}
+	return e, e.checkSize()
 }
 
 func (e entity) invitation() (invite.Invitation, error) {
