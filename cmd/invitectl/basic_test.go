@@ -22,6 +22,8 @@ type ctl struct {
 	t     testing.TB
 	env   map[string]string
 	store *tablestore.Store
+	// now is invitectl's clock (default time.Now).
+	now func() time.Time
 }
 
 func newCtl(t *testing.T) *ctl {
@@ -47,7 +49,12 @@ func (c *ctl) run(args ...string) (code int, stdout, stderr string) {
 // runIn runs invitectl with stdin as its standard input.
 func (c *ctl) runIn(stdin io.Reader, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, func(k string) string { return c.env[k] }, stdin, &out, &errOut)
+	cl := &cli{ctx: context.Background(), getenv: func(k string) string { return c.env[k] }, stdin: stdin, stdout: &out, stderr: &errOut,
+		now: time.Now, openStore: openTableStore}
+	if c.now != nil {
+		cl.now = c.now
+	}
+	code = cl.main(args)
 	return code, out.String(), errOut.String()
 }
 

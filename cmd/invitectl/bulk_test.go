@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invitestats"
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
 )
 
@@ -96,7 +97,10 @@ func (c *ctl) etags() map[string]string {
 	return tags
 }
 
-const appB = "0c9b8a7d-3333-4c5d-9e8f-2b3c4d5e6f70"
+const (
+	appA = "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"
+	appB = "0c9b8a7d-3333-4c5d-9e8f-2b3c4d5e6f70"
+)
 
 // seed fills the table with invitations of every kind the store keeps.
 func seed(t *testing.T, c *ctl) {
@@ -262,7 +266,9 @@ func testDryRun(t *testing.T, c *ctl) {
 		"line 3      new     amy@example.org\n" +
 		"line 4      new     bob@example.org\n" +
 		"line 5      new     @partner.example\n" +
-		"dry run: 4 rows: 3 new, 1 updated, 0 unchanged; nothing was written\n"
+		"dry run: 4 rows: 3 new, 1 updated, 0 unchanged; nothing was written\n" +
+		"would create 1 whole-domain invitation:\n" +
+		"  line 5      @partner.example\n"
 	if out != want {
 		t.Fatalf("dry run said:\n%s\nwant:\n%s", out, want)
 	}
@@ -433,7 +439,8 @@ func testList(t *testing.T, c *ctl) {
 func testStats(t *testing.T, c *ctl) {
 	seed(t, c)
 	ctx := context.Background()
-	now := time.Now()
+	now := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
 	jo := invite.Invitation{Key: invite.Key{Subject: "jo@example.org", App: invite.AnyApp}}
 	dom := invite.Invitation{Key: invite.Key{Subject: "@partner.example", App: invite.AnyApp}}
 	for _, r := range []struct {
@@ -449,23 +456,39 @@ func testStats(t *testing.T, c *ctl) {
 			t.Fatal(err)
 		}
 	}
-	var st invitationStats
+	var st invitestats.Stats
 	if err := json.Unmarshal([]byte(c.mustRun("stats", "--output", "json", "--top", "1")), &st); err != nil {
 		t.Fatal(err)
 	}
-	want := invitationStats{
+	perDay := st.SignUps.PerDay
+	st.SignUps.PerDay = nil
+	want := invitestats.Stats{
 		Invitations: 5,
 		ByStatus:    map[string]int{"pending": 1, "redeemed": 2, "expired": 1, "revoked": 1}, // jo signed up
 		ByApp:       map[string]int{"*": 3, appA: 1, appB: 1},
 		Domains:     2,
-		TopDomains:  []domainStats{{Domain: "example.org", Invitations: 4, SignUps: 3}},
-		SignUps:     signUpStats{Total: 6, ThroughDomains: 3, Last24h: 2, Last7d: 3},
+		TopDomains:  []invitestats.Domain{{Domain: "example.org", Invitations: 4, SignUps: 3}},
+		SignUps:     invitestats.SignUps{Total: 6, ThroughDomains: 3, Last24h: 2, Last7d: 3},
 	}
 	if !reflect.DeepEqual(st, want) {
 		t.Fatalf("stats:\n got %+v\nwant %+v", st, want)
 	}
+	// jo and di first signed up today, cy three days ago; amy and bob in
+	// March, before the 30 days.
+	days := map[string]int{}
+	for _, d := range perDay {
+		if d.Addresses > 0 {
+			days[d.Date] = d.Addresses
+		}
+	}
+	if len(perDay) != 30 || perDay[29].Date != "2026-11-26" || !reflect.DeepEqual(days, map[string]int{"2026-11-26": 2, "2026-11-23": 1}) {
+		t.Fatalf("sign-ups per day: %d days ending %v, %v", len(perDay), perDay[len(perDay)-1], days)
+	}
 	text := c.mustRun("stats")
-	for _, line := range []string{"invitations", "  expired", "  * (any application)", "  partner.example", "addresses signed up in the last 24 h"} {
+	for _, line := range []string{"invitations", "  expired", "  * (any application)", "  partner.example", "addresses signed up in the last 24 h",
+		fmt.Sprintf("%-42s %8d %s\n", "  2026-11-26", 2, strings.Repeat("#", 30)),
+		fmt.Sprintf("%-42s %8d %s\n", "  2026-11-23", 1, strings.Repeat("#", 15)),
+		fmt.Sprintf("%-42s %8d\n", "  2026-10-28", 0)} {
 		if !strings.Contains(text, line) {
 			t.Errorf("stats lacks %q:\n%s", line, text)
 		}
