@@ -177,11 +177,16 @@ func testRoundTrip(t *testing.T, c *ctl) {
 	}
 }
 
+// testReimport runs the same import again later the same UTC day: nothing
+// is written, although the file has a relative expiry (30d), which lasts
+// through the end of the day it reaches. On the next day it moves on.
 func testReimport(t *testing.T, c *ctl) {
 	in := "email,app,expires,note,prefill.givenName\n" +
 		"amy@example.org,,2099-01-31,first,Amy\n" +
 		"bob@example.org," + appA + ",,second,\n" +
 		"@partner.example,,30d,domain,\n"
+	clock := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return clock }
 	out := c.mustRunIn(in, "import", "-")
 	if !strings.Contains(out, "imported 3 rows: 3 new, 0 updated, 0 unchanged") {
 		t.Fatalf("first import said %q", out)
@@ -190,12 +195,22 @@ func testReimport(t *testing.T, c *ctl) {
 	if len(before) != 3 {
 		t.Fatalf("%d rows after importing 3", len(before))
 	}
-	out = c.mustRunIn(in, "import", "-")
-	if !strings.Contains(out, "imported 3 rows: 0 new, 0 updated, 3 unchanged") {
-		t.Fatalf("second import said %q", out)
+	for _, later := range []time.Duration{time.Second, 23*time.Hour + 59*time.Minute} {
+		clock = clock.Add(later)
+		out = c.mustRunIn(in, "import", "-")
+		if !strings.Contains(out, "imported 3 rows: 0 new, 0 updated, 3 unchanged") {
+			t.Fatalf("import again at %v said %q", clock, out)
+		}
 	}
 	if after := c.etags(); !reflect.DeepEqual(after, before) {
 		t.Fatalf("re-import rewrote rows: ETags %v, then %v", before, after)
+	}
+	clock = clock.Add(time.Minute) // the next UTC day
+	if out = c.mustRunIn(in, "import", "-", "--verbose"); !strings.Contains(out, "line 4      update  @partner.example: expires\n") {
+		t.Fatalf("import on the next day said %q", out)
+	}
+	if inv, _ := c.get("@partner.example", invite.AnyApp); !inv.Expires.Equal(time.Date(2026, 12, 28, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("30d imported on 2026-11-27 expires %v, want the end of 2026-12-27", inv.Expires)
 	}
 }
 

@@ -89,4 +89,3 @@ func Run[T, R any](parent context.Context, n int, next func() (T, bool, error), 
 	}
 	return parent.Err() // interrupted: not every item was done
 }
-
