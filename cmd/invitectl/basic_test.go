@@ -106,6 +106,15 @@ func TestAddShowRevoke(t *testing.T) {
 		t.Fatalf("after re-invite: %s", inv.Status)
 	}
 
+	// Table output drops C1 controls and bidirectional overrides.
+	c.mustRun("add", "mo@example.org", "--note", "invoice\u202egpj.exe\u0085\u009b2J")
+	if out := c.mustRun("show", "mo@example.org"); !strings.Contains(out, "note:        invoicegpj.exe2J\n") {
+		t.Errorf("show printed the note as:\n%s", out)
+	}
+	if out := c.mustRun("list"); !strings.Contains(out, " invoicegpj.exe2J\n") || strings.ContainsAny(out, "\u202e\u0085\u009b") {
+		t.Errorf("list printed the note as:\n%s", out)
+	}
+
 	// App-scoped and domain invitations.
 	app := "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"
 	c.mustRun("add", "@Partner.Example", "--app", strings.ToUpper(app))

@@ -38,6 +38,7 @@ func TestBulk(t *testing.T) {
 		{"List", testList},
 		{"Stats", testStats},
 		{"RevokeDeleteFile", testRevokeDeleteFile},
+		{"PublicDomain", testPublicDomain},
 		{"Large", testLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +118,7 @@ func seed(t *testing.T, c *ctl) {
 		{Key: invite.Key{Subject: "amy@example.org", App: appB}, Status: invite.StatusPending, Created: t0.Add(time.Hour),
 			Note: "carriage\r\nreturn"},
 		{Key: invite.Key{Subject: "old@example.org", App: invite.AnyApp}, Status: invite.StatusPending, Created: t0,
-			Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)},
+			Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Note: "=1+1", Set: map[string]string{"companyName": "@home"}},
 	} {
 		if err := c.store.Put(ctx, inv); err != nil {
 			t.Fatal(err)
@@ -143,11 +144,11 @@ func testRoundTrip(t *testing.T, c *ctl) {
 		t.Fatalf("export header:\n%s\nwant %s", first, wantHead)
 	}
 	for _, row := range []string{
-		"@partner.example,,,,pending,2026-03-04T05:06:07.891Z,,,0,,,,gold\n",
+		"\n'@partner.example,,,,pending,2026-03-04T05:06:07.891Z,,,0,,,,gold\n", // a spreadsheet would take @ for a formula
 		"amy@example.org," + appB + ",,\"carriage\r\nreturn\",redeemed,2026-03-04T06:06:07.891Z,2026-03-04T07:06:07.891Z,2026-03-06T07:06:07.891Z,2,,,,\n",
 		"jo@example.org,,2099-02-01T00:00:00Z,\"Partner, \"\"cohort 3\"\"\nsecond line — café ✓\",pending,2026-03-04T05:06:07.891Z,,,0,Jo,Bloggs,\"Example, Ltd\",\n",
 		"jo@example.org," + appA + ",,\" leading space\",revoked,2026-03-04T05:06:07.891Z,,,0,,,,\n",
-		"old@example.org,,2020-01-01T00:00:00Z,,pending,2026-03-04T05:06:07.891Z,,,0,,,,\n",
+		"\nold@example.org,,2020-01-01T00:00:00Z,'=1+1,pending,2026-03-04T05:06:07.891Z,,,0,,,'@home,\n",
 	} {
 		if !strings.Contains(first, row) {
 			t.Errorf("export lacks the row %q:\n%s", row, first)
@@ -260,7 +261,10 @@ func testImportUpdates(t *testing.T, c *ctl) {
 	}
 
 	// A status column revokes, and un-revokes (as redeemed, when used).
-	c.mustRunIn("email,app,status\njo@example.org,"+appA+",pending\namy@example.org,"+appB+",revoked\n", "import", "-")
+	out = c.mustRunIn("email,app,status\njo@example.org,"+appA+",pending\namy@example.org,"+appB+",revoked\n", "import", "-")
+	if want := "lifted 1 revocation:\n  line 2      jo@example.org (app " + appA + ")\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("the summary does not list the revocation lifted:\n%s", out)
+	}
 	if s := get("jo@example.org", appA).Status; s != invite.StatusPending {
 		t.Errorf("status pending left %s", s)
 	}
@@ -570,5 +574,31 @@ func testRevokeDeleteFile(t *testing.T, c *ctl) {
 	os.WriteFile(withApp, []byte("email,app\namy@example.org,\n"), 0o600)
 	if code, _, errOut := c.run("delete", "--file", withApp, "--app", appA); code != exitUsage || !strings.Contains(errOut, "line 1: ") {
 		t.Errorf("an app column and --app: exit %d, %q", code, errOut)
+	}
+}
+
+// testPublicDomain: a whole-domain invitation for a public mail provider
+// needs --allow-public-domain; an address there does not.
+func testPublicDomain(t *testing.T, c *ctl) {
+	if code, _, errOut := c.run("add", "@GMail.com"); code != exitUsage || !strings.Contains(errOut, "@gmail.com is a public mail provider") {
+		t.Fatalf("add @GMail.com: exit %d, %q", code, errOut)
+	}
+	c.mustRun("add", "amy@gmail.com")
+	c.mustRun("add", "@gmail.com", "--app", appA, "--allow-public-domain")
+	if _, err := c.get("@gmail.com", appA); err != nil {
+		t.Fatalf("add --allow-public-domain: %v", err)
+	}
+	in := "email,note\nbob@outlook.com,x\n'@outlook.com,y\n@partner.example,z\n"
+	code, _, errOut := c.runIn(strings.NewReader(in), "import", "-")
+	if code != exitUsage || !strings.Contains(errOut, "line 3: email: @outlook.com is a public mail provider") {
+		t.Fatalf("import of @outlook.com: exit %d, %q", code, errOut)
+	}
+	out := c.mustRunIn(in, "import", "-", "--allow-public-domain", "--dry-run")
+	if want := "would create 2 whole-domain invitations:\n  line 3      @outlook.com\n  line 4      @partner.example\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("dry run said:\n%s\nwant it to end\n%s", out, want)
+	}
+	out = c.mustRunIn(in, "import", "-", "--allow-public-domain")
+	if want := "imported 3 rows: 3 new, 0 updated, 0 unchanged\ncreated 2 whole-domain invitations:\n"; !strings.Contains(out, want) {
+		t.Fatalf("import said:\n%s", out)
 	}
 }

@@ -146,12 +146,12 @@ func runImport(c *cli, name string, f importFlags) error {
 		fmt.Fprintf(c.stdout, "imported %s: %s\n", plural(plan.Rows, "row", "rows"), tally)
 	}
 	// What widens who may sign up is listed, whatever --verbose says.
-	would := ""
+	created, lift := "created", "lifted"
 	if f.dryRun {
-		would = "would "
+		created, lift = "would create", "would lift"
 	}
-	listResults(c.stdout, would+"create", domains, "whole-domain invitation", "whole-domain invitations")
-	listResults(c.stdout, would+"lift", lifted, "revocation", "revocations")
+	listResults(c.stdout, created, domains, "whole-domain invitation", "whole-domain invitations")
+	listResults(c.stdout, lift, lifted, "revocation", "revocations")
 	return err
 }
 
