@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/invitegate/invitegate/internal/invite"
@@ -39,10 +38,11 @@ func listCommand() command {
 				return err
 			}
 			now := c.now()
-			keep, err := f.filter(now)
+			filter, err := invite.ParseFilter(f.status, f.app, f.domain)
 			if err != nil {
-				return err
+				return usagef("--%v", err)
 			}
+			keep := func(inv invite.Invitation) bool { return filter.Match(inv, now) }
 			switch f.output {
 			case "table", "json", "csv":
 			default:
@@ -83,35 +83,6 @@ func listCommand() command {
 			})
 		},
 	}
-}
-
-// filter turns the flags into a predicate, at time now.
-func (f listFlags) filter(now time.Time) (func(invite.Invitation) bool, error) {
-	status := strings.ToLower(strings.TrimSpace(f.status))
-	switch status {
-	case "", "pending", "redeemed", "revoked", "expired":
-	default:
-		return nil, usagef("--status %q: use pending, redeemed, revoked or expired", f.status)
-	}
-	app := ""
-	if f.app != "" {
-		var err error
-		if app, err = invite.ParseApp(f.app); err != nil {
-			return nil, usagef("--app: %v", err)
-		}
-	}
-	domain := ""
-	if f.domain != "" {
-		var err error
-		if domain, err = invite.ParseSubject("@" + strings.TrimPrefix(strings.TrimSpace(f.domain), "@")); err != nil {
-			return nil, usagef("--domain: %v", err)
-		}
-	}
-	return func(inv invite.Invitation) bool {
-		return (status == "" || inv.State(now) == status) &&
-			(app == "" || inv.App == app) &&
-			(domain == "" || inv.Subject == domain || invite.DomainOf(inv.Subject) == domain)
-	}, nil
 }
 
 // The table has fixed column widths, so it streams: no row waits for the
