@@ -62,8 +62,8 @@ func addCommand() command {
 			if err != nil {
 				return err
 			}
-			if k.IsDomain() && invite.PublicMailDomain(k.Subject) && !f.allowPublicDomain {
-				return usagef("%s is a public mail provider: a whole-domain invitation would let anyone with an address there sign up; invite the addresses one by one, or give --allow-public-domain", k.Subject)
+			if err := invite.CheckPublicDomain(k); err != nil && !f.allowPublicDomain {
+				return usageError{err.Error()}
 			}
 			now := c.now().UTC()
 			expires, err := invite.ParseExpiry(f.expires, now)

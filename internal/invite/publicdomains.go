@@ -1,6 +1,9 @@
 package invite
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // publicMailDomains are domains where anyone can get an address: a
 // whole-domain invitation for one of them invites the world. The list
@@ -39,4 +42,13 @@ func wordSet(words string) map[string]bool {
 // told otherwise.
 func PublicMailDomain(domain string) bool {
 	return publicMailDomains[strings.ToLower(strings.TrimPrefix(domain, "@"))]
+}
+
+// CheckPublicDomain returns an error when k invites every address of a
+// public mail provider, which would let anyone sign up.
+func CheckPublicDomain(k Key) error {
+	if k.IsDomain() && PublicMailDomain(k.Subject) {
+		return fmt.Errorf("%s is a public mail provider: a whole-domain invitation would let anyone with an address there sign up; invite the addresses one by one, or give --allow-public-domain", k.Subject)
+	}
+	return nil
 }

@@ -115,8 +115,8 @@ func (p *Plan) parseRow(fields []string, line int) (Row, []string) {
 	if len(problems) > 0 {
 		return row, problems
 	}
-	if row.Key.IsDomain() && !p.opts.AllowPublicDomain && invite.PublicMailDomain(row.Key.Subject) {
-		problems = append(problems, fmt.Sprintf("email: %s is a public mail provider: a whole-domain invitation would let anyone with an address there sign up; invite the addresses one by one, or give --allow-public-domain", row.Key.Subject))
+	if err := invite.CheckPublicDomain(row.Key); err != nil && !p.opts.AllowPublicDomain {
+		problems = append(problems, "email: "+err.Error())
 	}
 	if p.opts.Fits != nil {
 		if err := p.opts.Fits(row.Apply(nil, p.opts.Now)); err != nil {
