@@ -25,6 +25,11 @@ func (h *header) parseRow(fields []string, line int, now time.Time) (Row, []stri
 	if len(fields) != h.width {
 		return row, []string{fmt.Sprintf("%d fields, but the header has %d columns", len(fields), h.width)}
 	}
+	// The address may have spaces around it; restore once, after trimming.
+	email := ""
+	if i, ok := h.at[colEmail]; ok {
+		email = restore(strings.TrimSpace(fields[i]))
+	}
 	for i, f := range fields {
 		if !utf8.ValidString(f) {
 			return row, []string{fmt.Sprintf("field %d is not UTF-8 text: save the file as UTF-8", i+1)}
@@ -40,7 +45,6 @@ func (h *header) parseRow(fields []string, line int, now time.Time) (Row, []stri
 		return ""
 	}
 
-	email := restore(strings.TrimSpace(cell(colEmail)))
 	subject, err := invite.ParseSubject(email)
 	if email == "" {
 		err = fmt.Errorf("is empty")

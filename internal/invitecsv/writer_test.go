@@ -66,6 +66,8 @@ func TestRoundTrip(t *testing.T) {
 			Note: "=1+2", Prefill: map[string]string{"givenName": "-Jo", "surname": "@home"}, Set: map[string]string{"companyName": "+44 Ltd"}},
 		invite.Invitation{Key: invite.Key{Subject: "-jo@example.org", App: appA}, Status: invite.StatusRevoked, Created: t0,
 			Note: "'=already quoted", Redemptions: invite.Redemptions{Count: 2, First: t0, Last: t0.Add(time.Hour)}},
+		// An address whose local part is ', not the domain invitation.
+		invite.Invitation{Key: invite.Key{Subject: "'@example.org", App: invite.AnyApp}, Status: invite.StatusPending, Created: t0},
 		invite.Invitation{Key: invite.Key{Subject: "amy@example.org", App: invite.AnyApp}, Status: invite.StatusPending, Created: t0,
 			Expires: t0.AddDate(1, 0, 0), Note: "\tindented\r\nand 'tis", Prefill: map[string]string{"givenName": "'Amy"}},
 	)
@@ -73,6 +75,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, want := range []string{
 		"'@partner.example,,,'=1+2,pending,2026-03-04T05:06:07.891Z,,,0,'-Jo,'@home,'+44 Ltd\n",
 		"'-jo@example.org," + appA + ",,''=already quoted,revoked,",
+		"\n''@example.org,,,,pending,",
 		"amy@example.org,,2027-03-04T05:06:07.891Z,\"'\tindented\r\nand 'tis\",pending,2026-03-04T05:06:07.891Z,,,0,'Amy,,\n",
 	} {
 		if !strings.Contains(first, want) {
