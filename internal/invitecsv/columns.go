@@ -1,8 +1,11 @@
 // Package invitecsv is the CSV format of invitations: the file invitectl
 // import reads, and export and list --output csv write. It holds the
-// column model, a strict reader that reports problems with their line
-// numbers, the row parser, the whole-file check that plans an import, the
-// writer, and the key files of revoke and delete --file.
+// column model (columns.go), a strict reader that reports problems with
+// their line numbers (reader.go), the row parser (row.go), the whole-file
+// check that plans an import (plan.go), the Importer that applies the
+// plan's rows with invite.Change (importer.go), the writer (writer.go),
+// the neutralising of cells a spreadsheet would run as formulas
+// (formula.go), and the key files of revoke and delete --file (keys.go).
 //
 // Every problem with the input is an *Error carrying its line number.
 package invitecsv
