@@ -161,6 +161,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"add", "jo@example.org", "--prefill", "givenName"}, exitUsage, "NAME=VALUE"},
 		{[]string{"add", "jo@example.org", "--bogus"}, exitUsage, "bogus"},
 		{[]string{"add"}, exitUsage, "expected one EMAIL"},
+		{[]string{"add", "jo@example.org", "--note", strings.Repeat("x", 40000)}, exitUsage, "the note is 40000 characters long"},
+		{[]string{"add", "@hotmail.com"}, exitUsage, "public mail provider"},
 		{[]string{"frobnicate"}, exitUsage, "unknown command"},
 		{[]string{"show", "nobody@example.org"}, exitFailure, "no invitation for nobody@example.org"},
 		{[]string{"revoke", "nobody@example.org"}, exitFailure, "no invitation"},

@@ -318,6 +318,8 @@ func testBadInput(t *testing.T, c *ctl) {
 		{"bad address", "email\namy@example.org\n\njo@@example.org\n", 4, "not an email address"},
 		{"10 MB line", "email,note\namy@example.org,ok\njo@example.org," + huge + "\nbob@example.org,x\n", 3, "longer than 1 MiB"},
 		{"10 MB header", huge + "\n", 1, "longer than 1 MiB"},
+		{"note over 64 KiB", "email,note\namy@example.org,ok\njo@example.org," + strings.Repeat("é", 40000) + "\n", 3, "the note is 40000 characters long"},
+		{"public domain", "email\namy@example.org\n'@GMAIL.com\n", 3, "@gmail.com is a public mail provider"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := c.runIn(strings.NewReader(tc.in), "import", "-")
