@@ -122,9 +122,14 @@ var durationPattern = regexp.MustCompile(`^(\d+)([mhdw])$`)
 //
 //   - a date, 2027-01-31: valid through the end of that day, UTC;
 //   - an RFC 3339 time, 2027-01-31T17:00:00Z: valid until that instant;
-//   - a duration, 90m, 12h, 30d or 2w: valid for that long from now.
+//   - a duration, 30d or 2w (days), 12h (hours) or 90m (minutes): valid
+//     through the end of the UTC day, hour or minute that it reaches, so
+//     30d is the date 30 days from today, like a date.
 //
-// "" and "never" mean no expiry (the zero time).
+// A duration thus resolves to the same expiry all through one day (hour,
+// minute): re-running an import the same day changes nothing, and
+// re-running it on a later day moves the expiry on. "" and "never" mean no
+// expiry (the zero time).
 func ParseExpiry(s string, now time.Time) (time.Time, error) {
 	t := strings.TrimSpace(s)
 	switch strings.ToLower(t) {
@@ -141,8 +146,10 @@ func ParseExpiry(s string, now time.Time) (time.Time, error) {
 		n, err := strconv.Atoi(m[1])
 		if err == nil && n > 0 && n <= 100*366*24*60 {
 			unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+			step := min(unit, 24*time.Hour) // weeks count in days
 			if time.Duration(n) <= time.Duration(1<<62)/unit {
-				return now.Add(time.Duration(n) * unit).UTC().Truncate(time.Second), nil
+				// Truncate counts from the zero time, so whole days are UTC days.
+				return now.UTC().Truncate(step).Add(time.Duration(n)*unit + step), nil
 			}
 		}
 	}

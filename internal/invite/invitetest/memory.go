@@ -99,8 +99,8 @@ func (m *Memory) Redeem(ctx context.Context, inv invite.Invitation, email, corre
 	}
 	seen := m.seen(k)
 	recorded := count(&row.Redemptions, seen, correlationID, at)
-	if recorded && row.Status == invite.StatusPending {
-		row.Status = invite.StatusRedeemed
+	if recorded {
+		row.Status = row.Status.AfterSignUp()
 	}
 	m.rows[k] = row
 	return recorded, nil
