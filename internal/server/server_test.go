@@ -27,24 +27,18 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 const (
-	appID = "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"
-	ext   = "extension_3b7e2c90aa104d6f9e1b22c4d5e6f7a8_"
+	appID = fixtures.App
+	ext   = fixtures.Ext
 )
 
 var now = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
-// seed is the invitation set the fixtures are written against.
-func seed(t *testing.T, s invite.Store) {
+// seed puts the invitation set the fixtures are written against.
+func seed(t *testing.T, s interface {
+	Put(context.Context, invite.Invitation) error
+}) {
 	t.Helper()
-	for _, inv := range []invite.Invitation{
-		{
-			Key: invite.Key{Subject: "jo.bloggs@example.org", App: invite.AnyApp}, Status: invite.StatusPending,
-			Prefill: map[string]string{"givenName": "Jo", "surname": "Bloggs", ext + "MemberYear": "2024", ext + "Newsletter": "true"},
-			Set:     map[string]string{"companyName": "Example Ltd", ext + "MemberYear": "2024"},
-		},
-		{Key: invite.Key{Subject: "@partner.example", App: appID}, Status: invite.StatusPending},
-		{Key: invite.Key{Subject: "alex.doe@gmail.com", App: invite.AnyApp}, Status: invite.StatusRedeemed},
-	} {
+	for _, inv := range fixtures.Invitations() {
 		if err := s.Put(context.Background(), inv); err != nil {
 			t.Fatal(err)
 		}
