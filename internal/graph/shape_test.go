@@ -10,9 +10,10 @@ import (
 	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 )
 
-// checkShapeTokens is the first implementation of checkShape, a walk of
-// encoding/json's tokens: slower, but obviously right. FuzzCheckShape holds
-// the fast scanner to the same verdicts.
+// checkShapeTokens is the fuzz oracle of checkShape: the same walk of
+// encoding/json's tokens, but comparing each key with every earlier one by
+// bytes.EqualFold (what encoding/json uses to match field names) instead of
+// by foldKey. FuzzCheckShape holds checkShape to its verdicts.
 //
 // It walks the JSON tokens once: the top level must be an object
 // with a "data" object, nesting is bounded, and no object repeats a key
@@ -90,8 +91,8 @@ func checkShapeTokens(body []byte) error {
 	return nil
 }
 
-// FuzzCheckShape: the byte scanner and the token walk agree on every body
-// that encoding/json accepts, and the scanner never lets through a body
+// FuzzCheckShape: checkShape and its oracle agree on every body that
+// encoding/json accepts, and checkShape never lets through a body
 // json.Unmarshal would reject as a whole request.
 func FuzzCheckShape(f *testing.F) {
 	names, bodies := fixtures.Requests(f)
@@ -109,10 +110,10 @@ func FuzzCheckShape(f *testing.F) {
 			return // syntax is json.Unmarshal's to reject; both only need not to panic
 		}
 		if (fast == nil) != (slow == nil) {
-			t.Fatalf("scanner says %v, token walk says %v, for %q", fast, slow, body)
+			t.Fatalf("checkShape says %v, the oracle says %v, for %q", fast, slow, body)
 		}
 		if fast != nil && strings.Contains(slow.Error(), "repeats the key") != strings.Contains(fast.Error(), "repeats the key") {
-			t.Fatalf("scanner says %v, token walk says %v, for %q", fast, slow, body)
+			t.Fatalf("checkShape says %v, the oracle says %v, for %q", fast, slow, body)
 		}
 	})
 }
