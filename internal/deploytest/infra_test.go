@@ -164,86 +164,6 @@ func TestARMTemplateIsWellFormed(t *testing.T) {
 	}
 }
 
-// TestARMTemplateMatchesBicep checks that main.json declares what main.bicep
-// declares: the same parameters (type and default), resources (type, API
-// version, condition), outputs, and the same names of app settings.
-func TestARMTemplateMatchesBicep(t *testing.T) {
-	tmpl, bicep := loadTemplate(t)
-
-	bicepParams := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^param (\w+) (\w+)(?: = (.+))?$`).FindAllStringSubmatch(bicep, -1) {
-		bicepParams[m[1]] = m[2]
-		p, ok := tmpl.Parameters[m[1]]
-		if !ok {
-			t.Errorf("main.bicep param %s is missing from main.json", m[1])
-			continue
-		}
-		if p.Type != m[2] {
-			t.Errorf("param %s: main.json type %q, main.bicep %q", m[1], p.Type, m[2])
-		}
-		if def := m[3]; def != "" {
-			if got := bicepLiteral(p.DefaultValue); got != def {
-				t.Errorf("param %s: main.json default %s, main.bicep %s", m[1], got, def)
-			}
-		} else if p.DefaultValue != nil {
-			t.Errorf("param %s: main.json has a default, main.bicep none", m[1])
-		}
-	}
-	if got, want := slices.Sorted(maps.Keys(tmpl.Parameters)), slices.Sorted(maps.Keys(bicepParams)); !slices.Equal(got, want) {
-		t.Errorf("parameters: main.json %q, main.bicep %q", got, want)
-	}
-
-	var bicepResources, jsonResources []string
-	for _, m := range regexp.MustCompile(`(?m)^resource \w+ '([^@']+)@([^']+)' = (if \(\w+\) )?\{`).FindAllStringSubmatch(bicep, -1) {
-		bicepResources = append(bicepResources, resourceKey(m[1], m[2], m[3] != ""))
-	}
-	for _, r := range tmpl.Resources {
-		typ, _ := r["type"].(string)
-		v, _ := r["apiVersion"].(string)
-		_, conditional := r["condition"]
-		jsonResources = append(jsonResources, resourceKey(typ, v, conditional))
-	}
-	slices.Sort(bicepResources)
-	slices.Sort(jsonResources)
-	if len(bicepResources) == 0 || !slices.Equal(jsonResources, bicepResources) {
-		t.Errorf("resources differ:\n main.json:  %q\n main.bicep: %q", jsonResources, bicepResources)
-	}
-
-	var bicepOutputs []string
-	for _, m := range regexp.MustCompile(`(?m)^output (\w+) (\w+) =`).FindAllStringSubmatch(bicep, -1) {
-		bicepOutputs = append(bicepOutputs, m[1]+" "+m[2])
-	}
-	var jsonOutputs []string
-	for name, o := range tmpl.Outputs {
-		jsonOutputs = append(jsonOutputs, name+" "+o.Type)
-	}
-	slices.Sort(bicepOutputs)
-	slices.Sort(jsonOutputs)
-	if !slices.Equal(jsonOutputs, bicepOutputs) {
-		t.Errorf("outputs differ:\n main.json:  %q\n main.bicep: %q", jsonOutputs, bicepOutputs)
-	}
-
-	// Every app setting main.bicep names, main.json names too, and the other way round.
-	settingName := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+|__[A-Za-z]+)+$`)
-	var bicepNames, jsonNames []string
-	for _, m := range regexp.MustCompile(`name: '([^']+)'`).FindAllStringSubmatch(bicep, -1) {
-		if settingName.MatchString(m[1]) {
-			bicepNames = append(bicepNames, m[1])
-		}
-	}
-	js, _ := os.ReadFile(filepath.Join(repoRoot(t), "infra", "main.json"))
-	for _, m := range regexp.MustCompile(`"name": "([^"]+)"|'name', '([^']+)'`).FindAllStringSubmatch(string(js), -1) {
-		if n := m[1] + m[2]; settingName.MatchString(n) {
-			jsonNames = append(jsonNames, n)
-		}
-	}
-	slices.Sort(bicepNames)
-	slices.Sort(jsonNames)
-	if len(bicepNames) < 10 || !slices.Equal(jsonNames, bicepNames) {
-		t.Errorf("app settings differ:\n main.json:  %q\n main.bicep: %q", jsonNames, bicepNames)
-	}
-}
-
 // TestARMTemplateSettings pins what the deployment promises.
 func TestARMTemplateSettings(t *testing.T) {
 	tmpl, _ := loadTemplate(t)
@@ -327,7 +247,9 @@ func TestARMTemplateSettings(t *testing.T) {
 		t.Errorf("the plan must be FC1 (flex) or EP1 (premium): %v", plans)
 	}
 
-	// The app's identity gets exactly two roles, each on its own account.
+	// The app's identity gets exactly three roles, each on one resource:
+	// table data on the invitations table (not the account), blob data on
+	// the host account, and telemetry publishing on Application Insights.
 	roles := byType["microsoft.authorization/roleassignments"]
 	grants := map[string]string{}
 	for _, r := range roles {
@@ -338,21 +260,30 @@ func TestARMTemplateSettings(t *testing.T) {
 			t.Errorf("role %s is not granted to the site's identity: %s", def, p)
 		}
 	}
+	role := func(v string) string {
+		return "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('" + v + "'))]"
+	}
 	want := map[string]string{
-		"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('storageTableDataContributor'))]": "invitationsStorageName",
-		"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('storageBlobDataOwner'))]":        "hostStorageName",
+		role("storageTableDataContributor"): "[format('Microsoft.Storage/storageAccounts/{0}/tableServices/{1}/tables/{2}', variables('invitationsStorageName'), 'default', parameters('invitationsTable'))]",
+		role("storageBlobDataOwner"):        "[format('Microsoft.Storage/storageAccounts/{0}', variables('hostStorageName'))]",
+		role("monitoringMetricsPublisher"):  "[format('Microsoft.Insights/components/{0}', variables('appInsightsName'))]",
 	}
 	if len(grants) != len(want) || len(roles) != len(want) {
-		t.Errorf("role assignments = %v, want exactly Storage Table Data Contributor and Storage Blob Data Owner", grants)
+		t.Errorf("role assignments = %v, want exactly %v", grants, want)
 	}
-	for def, account := range want {
-		if !strings.Contains(grants[def], "variables('"+account+"')") {
-			t.Errorf("%s is scoped to %q, want the %s account", def, grants[def], account)
+	for def, scope := range want {
+		if grants[def] != scope {
+			t.Errorf("%s is scoped to %q, want %q", def, grants[def], scope)
 		}
 	}
-	if tmpl.Variables["storageTableDataContributor"] != "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3" ||
-		tmpl.Variables["storageBlobDataOwner"] != "b7e6dc6d-f1e8-4753-8033-0f276bb0955b" {
-		t.Error("role definition IDs are not the built-in Storage Table Data Contributor / Storage Blob Data Owner")
+	for v, id := range map[string]string{
+		"storageTableDataContributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+		"storageBlobDataOwner":        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+		"monitoringMetricsPublisher":  "3913510d-42f4-4e42-8a64-420c390055eb",
+	} {
+		if tmpl.Variables[v] != id {
+			t.Errorf("variable %s = %v, want the built-in role %s", v, tmpl.Variables[v], id)
+		}
 	}
 
 	for name, suffix := range map[string]string{"attributeStartUrl": "/api/attributeStart'", "attributeSubmitUrl": "/api/attributeSubmit'"} {
@@ -372,30 +303,6 @@ func findResource(t *testing.T, rs []map[string]any, nameVar string) map[string]
 	}
 	t.Fatalf("no resource named variables('%s')", nameVar)
 	return nil
-}
-
-func resourceKey(typ, apiVersion string, conditional bool) string {
-	k := strings.ToLower(typ) + "@" + apiVersion
-	if conditional {
-		k += " (conditional)"
-	}
-	return k
-}
-
-// bicepLiteral prints a JSON default value the way main.bicep writes it.
-func bicepLiteral(v any) string {
-	switch v := v.(type) {
-	case string:
-		if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
-			return v[1 : len(v)-1] // an expression, e.g. resourceGroup().location
-		}
-		return "'" + v + "'"
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	return fmt.Sprint(v)
 }
 
 // walkStrings calls fn for every string in a decoded JSON value, with its path.
@@ -422,6 +329,7 @@ var armFunctions = map[string]bool{
 	"resourceId": true, "subscription": true, "subscriptionResourceId": true, "toLower": true,
 	"uniqueString": true, "variables": true, "union": true, "and": true, "or": true, "length": true,
 	"take": true, "replace": true, "string": true, "int": true, "bool": true, "contains": true,
+	"div": true, "true": true, "false": true,
 }
 
 // armCall is one function call in an expression, with its direct arguments.
