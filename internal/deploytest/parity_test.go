@@ -35,13 +35,22 @@ func readJSONTemplate(t *testing.T) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tmpl, err := decodeTemplate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// decodeTemplate decodes a template with numbers as json.Number.
+func decodeTemplate(raw []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var tmpl map[string]any
 	if err := dec.Decode(&tmpl); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return tmpl
+	return tmpl, nil
 }
 
 func readBicep(t *testing.T) *bicepFile {
