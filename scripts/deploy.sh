@@ -129,7 +129,7 @@ parse_args() {
   [[ $plan == flex || $plan == premium ]] || usage_error "--plan $plan: expected flex or premium"
   [[ -z $alert_email || $alert_email =~ ^[^@[:space:]\']+@[^@[:space:]\']+$ ]] \
     || usage_error "--alert-email $alert_email: expected an email address"
-  if ! [[ $timeout_ms =~ ^[0-9]{3,4}$ ]] || ((timeout_ms < 200 || timeout_ms > 2000)); then
+  if ! [[ $timeout_ms =~ ^[1-9][0-9]{2,3}$ ]] || ((timeout_ms < 200 || timeout_ms > 2000)); then
     usage_error "--timeout-ms $timeout_ms: Entra takes 200 to 2000"
   fi
   [[ $upload_timeout =~ ^[1-9][0-9]*$ ]] || usage_error "--upload-timeout $upload_timeout: expected seconds"

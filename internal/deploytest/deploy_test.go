@@ -132,3 +132,33 @@ esac
 		t.Errorf("the hanging upload (pid %d) was left running", n)
 	}
 }
+
+// TestDeployOptionErrors: the monitoring and upload options are checked
+// before anything runs.
+func TestDeployOptionErrors(t *testing.T) {
+	base := []string{"--resource-group", "rg", "--location", "westeurope", "--name", "invgate",
+		"--tenant-id", tenantID, "--audience", audience, "--dry-run"}
+	tools := toolsDir(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--timeout-ms", "150"}, "--timeout-ms 150: Entra takes 200 to 2000"},
+		{[]string{"--timeout-ms", "2001"}, "--timeout-ms 2001: Entra takes 200 to 2000"},
+		{[]string{"--timeout-ms", "1e3"}, "--timeout-ms 1e3"},
+		{[]string{"--timeout-ms", "0999"}, "--timeout-ms 0999: Entra takes 200 to 2000"},
+		{[]string{"--alert-email", "ops"}, "--alert-email ops: expected an email address"},
+		{[]string{"--alert-email", "o'ps@example.org"}, "expected an email address"},
+		{[]string{"--upload-timeout", "0"}, "--upload-timeout 0: expected seconds"},
+		{[]string{"--name", "a--b-"}, "--name a--b-"},
+	} {
+		r := runScript(t, scriptEnv(tools), "scripts/deploy.sh", append(slices.Clone(base), tt.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", tt.args, r.code, r.stdout, r.stderr, tt.want)
+		}
+	}
+	r := runScript(t, scriptEnv(tools), "scripts/deploy.sh", append(slices.Clone(base), "--alert-email", "ops@example.org", "--timeout-ms", "2000")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "entraTimeoutMs=2000 alertEmail=ops@example.org") {
+		t.Errorf("exit %d, the plan lacks the alert parameters:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
