@@ -11,7 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
+
+	"github.com/invitegate/invitegate/internal/deploytest/armeval"
 )
 
 // infra/main.json is written by hand from infra/main.bicep (no Bicep CLI was
@@ -123,30 +124,30 @@ func TestARMTemplateIsWellFormed(t *testing.T) {
 			return
 		}
 		expressions++
-		calls, err := parseARMExpression(s[1 : len(s)-1])
+		calls, err := armeval.Calls(s)
 		if err != nil {
 			t.Errorf("%s: %v\n  %s", where, err, s)
 			return
 		}
 		for _, c := range calls {
-			if !armFunctions[c.name] {
-				t.Errorf("%s: unknown function %s()", where, c.name)
+			if !armFunctions[c.Name] {
+				t.Errorf("%s: unknown function %s()", where, c.Name)
 			}
-			if c.name == "parameters" || c.name == "variables" {
-				if len(c.args) != 1 || c.args[0].str == nil {
-					t.Errorf("%s: %s() needs one string literal", where, c.name)
+			if c.Name == "parameters" || c.Name == "variables" {
+				if len(c.Args) != 1 || !c.Args[0].Literal {
+					t.Errorf("%s: %s() needs one string literal", where, c.Name)
 					continue
 				}
-				ref := *c.args[0].str
-				if !declared[c.name][ref] {
-					t.Errorf("%s: %s('%s') is not declared", where, c.name, ref)
+				ref := c.Args[0].Value
+				if !declared[c.Name][ref] {
+					t.Errorf("%s: %s('%s') is not declared", where, c.Name, ref)
 				}
-				used[c.name][ref] = true
+				used[c.Name][ref] = true
 			}
-			if c.name == "format" && len(c.args) > 0 && c.args[0].str != nil {
-				for _, m := range regexp.MustCompile(`\{(\d+)\}`).FindAllStringSubmatch(*c.args[0].str, -1) {
-					if i, _ := strconv.Atoi(m[1]); i >= len(c.args)-1 {
-						t.Errorf("%s: format('%s') uses {%d} with only %d arguments", where, *c.args[0].str, i, len(c.args)-1)
+			if c.Name == "format" && len(c.Args) > 0 && c.Args[0].Literal {
+				for _, m := range regexp.MustCompile(`\{(\d+)\}`).FindAllStringSubmatch(c.Args[0].Value, -1) {
+					if i, _ := strconv.Atoi(m[1]); i >= len(c.Args)-1 {
+						t.Errorf("%s: format('%s') uses {%d} with only %d arguments", where, c.Args[0].Value, i, len(c.Args)-1)
 					}
 				}
 			}
@@ -330,138 +331,4 @@ var armFunctions = map[string]bool{
 	"uniqueString": true, "variables": true, "union": true, "and": true, "or": true, "length": true,
 	"take": true, "replace": true, "string": true, "int": true, "bool": true, "contains": true,
 	"div": true, "true": true, "false": true,
-}
-
-// armCall is one function call in an expression, with its direct arguments.
-type armCall struct {
-	name string
-	args []armArg
-}
-
-// armArg is a string literal (str set) or any other expression.
-type armArg struct{ str *string }
-
-// parseARMExpression parses the inside of "[...]": a function call followed by
-// property accesses (.name) and indexes ([expr]). It returns every call in it.
-func parseARMExpression(s string) ([]armCall, error) {
-	p := &armParser{s: s}
-	var calls []armCall
-	if _, err := p.expression(&calls); err != nil {
-		return nil, err
-	}
-	p.space()
-	if p.i != len(p.s) {
-		return nil, fmt.Errorf("unexpected %q at %d", p.s[p.i:], p.i)
-	}
-	return calls, nil
-}
-
-type armParser struct {
-	s string
-	i int
-}
-
-func (p *armParser) space() {
-	for p.i < len(p.s) && p.s[p.i] == ' ' {
-		p.i++
-	}
-}
-
-func (p *armParser) ident() string {
-	start := p.i
-	for p.i < len(p.s) && (unicode.IsLetter(rune(p.s[p.i])) || unicode.IsDigit(rune(p.s[p.i])) || p.s[p.i] == '_') {
-		p.i++
-	}
-	return p.s[start:p.i]
-}
-
-func (p *armParser) expect(c byte) error {
-	p.space()
-	if p.i >= len(p.s) || p.s[p.i] != c {
-		return fmt.Errorf("want %q at %d in %q", c, p.i, p.s)
-	}
-	p.i++
-	return nil
-}
-
-// expression parses a literal or a call chain, and reports a string literal.
-func (p *armParser) expression(calls *[]armCall) (armArg, error) {
-	p.space()
-	if p.i >= len(p.s) {
-		return armArg{}, fmt.Errorf("expression ends early: %q", p.s)
-	}
-	switch c := p.s[p.i]; {
-	case c == '\'':
-		var b strings.Builder
-		for p.i++; ; p.i++ {
-			if p.i >= len(p.s) {
-				return armArg{}, fmt.Errorf("unterminated string in %q", p.s)
-			}
-			if p.s[p.i] == '\'' {
-				if p.i+1 < len(p.s) && p.s[p.i+1] == '\'' {
-					b.WriteByte('\'')
-					p.i++
-					continue
-				}
-				p.i++
-				str := b.String()
-				return armArg{str: &str}, nil
-			}
-			b.WriteByte(p.s[p.i])
-		}
-	case c == '-' || (c >= '0' && c <= '9'):
-		for p.i++; p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9'; p.i++ {
-		}
-		return armArg{}, nil
-	}
-	name := p.ident()
-	if name == "" {
-		return armArg{}, fmt.Errorf("want a function name at %d in %q", p.i, p.s)
-	}
-	if err := p.expect('('); err != nil {
-		return armArg{}, err
-	}
-	call := armCall{name: name}
-	p.space()
-	if p.i < len(p.s) && p.s[p.i] == ')' {
-		p.i++
-	} else {
-		for {
-			arg, err := p.expression(calls)
-			if err != nil {
-				return armArg{}, err
-			}
-			call.args = append(call.args, arg)
-			p.space()
-			if p.i < len(p.s) && p.s[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if err := p.expect(')'); err != nil {
-				return armArg{}, err
-			}
-			break
-		}
-	}
-	*calls = append(*calls, call)
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case '.':
-			p.i++
-			if p.ident() == "" {
-				return armArg{}, fmt.Errorf("want a property name at %d in %q", p.i, p.s)
-			}
-		case '[':
-			p.i++
-			if _, err := p.expression(calls); err != nil {
-				return armArg{}, err
-			}
-			if err := p.expect(']'); err != nil {
-				return armArg{}, err
-			}
-		default:
-			return armArg{}, nil
-		}
-	}
-	return armArg{}, nil
 }

@@ -161,8 +161,18 @@ func TestResources(t *testing.T) {
 }
 
 func TestCalls(t *testing.T) {
-	got, err := Calls("[concat(parameters('a'), if(true(), 'x', variables('b')))]")
+	calls, err := Calls("[concat(parameters('a'), if(true(), 'x', variables('b')))]")
+	var got []string
+	for _, c := range calls {
+		got = append(got, c.Name)
+	}
 	if err != nil || strings.Join(got, " ") != "concat parameters if true variables" {
-		t.Errorf("Calls = %v, %v", got, err)
+		t.Errorf("Calls = %v, %v", calls, err)
+	}
+	if a := calls[1].Args; len(a) != 1 || !a[0].Literal || a[0].Value != "a" {
+		t.Errorf("parameters('a') args = %+v", a)
+	}
+	if a := calls[2].Args; len(a) != 3 || a[0].Literal || !a[1].Literal || a[1].Value != "x" {
+		t.Errorf("if() args = %+v", a)
 	}
 }

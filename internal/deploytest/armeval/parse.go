@@ -179,19 +179,42 @@ func (p *parser) expr() (node, error) {
 	}
 }
 
-// Calls returns the names of the functions an expression calls, in the
-// order they appear; it fails if the expression does not parse.
-func Calls(expr string) ([]string, error) {
+// Call is one function call of an expression: its name, and for each
+// direct argument the string literal it is (Literal true) or "".
+type Call struct {
+	Name string
+	Args []Arg
+}
+
+// Arg is one argument of a Call.
+type Arg struct {
+	Literal bool
+	Value   string
+}
+
+// Calls returns every function call of an expression ("[...]"), outermost
+// first; it fails if the expression does not parse.
+func Calls(expr string) ([]Call, error) {
 	n, err := parse(strings.TrimSuffix(strings.TrimPrefix(expr, "["), "]"))
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var calls []Call
 	var walk func(node)
 	walk = func(n node) {
 		switch n := n.(type) {
 		case call:
-			names = append(names, n.name)
+			c := Call{Name: n.name}
+			for _, a := range n.args {
+				if l, ok := a.(literal); ok {
+					if s, ok := l.v.(string); ok {
+						c.Args = append(c.Args, Arg{Literal: true, Value: s})
+						continue
+					}
+				}
+				c.Args = append(c.Args, Arg{})
+			}
+			calls = append(calls, c)
 			for _, a := range n.args {
 				walk(a)
 			}
@@ -203,5 +226,5 @@ func Calls(expr string) ([]string, error) {
 		}
 	}
 	walk(n)
-	return names, nil
+	return calls, nil
 }
