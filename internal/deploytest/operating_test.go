@@ -471,7 +471,10 @@ func realLogLines(t *testing.T) []logLine {
 		t.Fatal(err)
 	}
 	defer tenant.Close()
-	env := append([]string{"INVITATIONS_CONNECTION=" + az.ConnectionString(), "INVITATIONS_TABLE=operating", "INVITE_LOG_LEVEL=info"}, tenant.Env()...)
+	// The longest store timeout the handler takes, so that the requests sent
+	// while the store is paused overlap even on a busy machine.
+	env := append([]string{"INVITATIONS_CONNECTION=" + az.ConnectionString(), "INVITATIONS_TABLE=operating",
+		"INVITE_LOG_LEVEL=info", "INVITE_STORE_TIMEOUT=1900ms"}, tenant.Env()...)
 	h, err := bench.StartHandler(bin, bench.HandlerOptions{Env: env, KeepLogs: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -523,7 +526,7 @@ func realLogLines(t *testing.T) []logLine {
 	// the store timeout, and past the in-flight bound (256) at once.
 	az.Pause()
 	var wg sync.WaitGroup
-	for i := 0; i < 320; i++ {
+	for i := 0; i < 400; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
