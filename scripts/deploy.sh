@@ -184,9 +184,12 @@ with_deadline() {
     kill -TERM "$pid" 2>/dev/null && exit 124
   ) &
   watcher=$!
+  # Background commands of a script ignore Ctrl-C: pass it on.
+  trap 'kill "$pid" "$watcher" 2>/dev/null; exit 130' INT TERM
   wait "$pid" || status=$?
   kill "$watcher" 2>/dev/null || true
   wait "$watcher" || watched=$?
+  trap - INT TERM
   if ((watched == 124)); then return 124; fi
   return "$status"
 }
