@@ -8,6 +8,7 @@ require (
 	github.com/Azure/azure-sdk-for-go/sdk/data/aztables v1.4.1
 	github.com/MicahParks/jwkset v0.11.4
 	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/jmespath/go-jmespath v0.4.0
 	github.com/rs/zerolog v1.35.1
 	golang.org/x/term v0.48.0
 )

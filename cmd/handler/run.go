@@ -6,83 +6,36 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/invitegate/invitegate/internal/entraauth"
+	"github.com/invitegate/invitegate/internal/logsafe"
 	"github.com/invitegate/invitegate/internal/server"
+	"github.com/invitegate/invitegate/internal/settings"
 	"github.com/invitegate/invitegate/internal/tablestore"
 )
-
-// config is every setting the handler reads, checked.
-type config struct {
-	addr          string
-	store         tablestore.Settings
-	storeTimeout  time.Duration
-	domainRefresh time.Duration
-	messages      server.Messages
-	logLevel      zerolog.Level
-}
-
-func loadConfig(getenv func(string) string) (config, error) {
-	c := config{
-		messages: server.Messages{
-			NotInvited:  getenv("INVITE_BLOCK_MESSAGE"),
-			Expired:     getenv("INVITE_EXPIRED_MESSAGE"),
-			Unavailable: getenv("INVITE_UNAVAILABLE_MESSAGE"),
-			NoEmail:     getenv("INVITE_NO_EMAIL_MESSAGE"),
-		},
-	}
-	port := strings.TrimSpace(getenv("FUNCTIONS_CUSTOMHANDLER_PORT"))
-	if port == "" {
-		port = "8080"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return c, fmt.Errorf("FUNCTIONS_CUSTOMHANDLER_PORT %q is not a port number", port)
-	}
-	c.addr = net.JoinHostPort("127.0.0.1", port)
-
-	var err error
-	if c.store, err = tablestore.SettingsFromEnv(getenv); err != nil {
-		return c, err
-	}
-	if c.storeTimeout, err = server.StoreTimeoutFromEnv(getenv); err != nil {
-		return c, err
-	}
-	if c.domainRefresh, err = server.EnvDuration(getenv, "INVITE_DOMAIN_REFRESH", 30*time.Second, time.Second, time.Hour, ""); err != nil {
-		return c, err
-	}
-	c.logLevel = zerolog.InfoLevel
-	if lv := strings.TrimSpace(getenv("INVITE_LOG_LEVEL")); lv != "" {
-		if c.logLevel, err = zerolog.ParseLevel(strings.ToLower(lv)); err != nil || lv == "" {
-			return c, fmt.Errorf("INVITE_LOG_LEVEL %q is not a level: use debug, info, warn or error", lv)
-		}
-	}
-	return c, nil
-}
 
 // run starts the gate and serves until ctx is done, then shuts down
 // gracefully: in-flight requests finish first.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	_ = args
 	started := time.Now()
-	cfg, err := loadConfig(getenv)
+	cfg, err := settings.FromEnv(getenv)
 	if err != nil {
 		return err
 	}
-	log := zerolog.New(stdout).Level(cfg.logLevel).With().Timestamp().Str("service", "invitegate").Logger()
+	log := zerolog.New(logsafe.NewWriter(stdout)).Level(cfg.LogLevel).With().Timestamp().Str("service", "invitegate").Logger()
 
-	store, err := tablestore.Open(cfg.store, tablestore.Options{DomainRefresh: cfg.domainRefresh})
+	store, err := tablestore.Open(cfg.Store, tablestore.Options{DomainRefresh: cfg.DomainRefresh})
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	auth, err := entraauth.New(ctx, entraauth.Options{Getenv: getenv, Logger: log, MaxWait: cfg.storeTimeout})
+	auth, err := entraauth.New(ctx, cfg.Auth, entraauth.Options{Logger: log, MaxWait: cfg.StoreTimeout})
 	if err != nil {
 		return err
 	}
@@ -95,17 +48,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Error().Err(err).Msg("domain invitations not reloaded; decisions that need them fail closed once the copy is too old")
 	})
 
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %v (set FUNCTIONS_CUSTOMHANDLER_PORT to a free port)", cfg.addr, err)
+		return fmt.Errorf("listening on %s: %v (set FUNCTIONS_CUSTOMHANDLER_PORT to a free port)", cfg.Addr, err)
 	}
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
 			Store:        store,
 			Auth:         auth,
 			Log:          log,
-			Messages:     cfg.messages,
-			StoreTimeout: cfg.storeTimeout,
+			Messages:     cfg.Messages,
+			StoreTimeout: cfg.StoreTimeout,
+			EmailIssuers: cfg.EmailIssuers,
+			SignupWindow: cfg.SignupWindow,
+			Hasher:       cfg.Hasher,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -114,8 +70,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}
-	log.Info().Str("addr", ln.Addr().String()).Str("store", cfg.store.Where()).Str("auth", string(auth.Mode())).
-		Dur("store_timeout", cfg.storeTimeout).Dur("domain_refresh", cfg.domainRefresh).
+	log.Info().Str("addr", ln.Addr().String()).Str("store", cfg.Store.Where()).Str("auth", string(auth.Mode())).
+		Dur("store_timeout", cfg.StoreTimeout).Dur("domain_refresh", cfg.DomainRefresh).
+		Strs("email_issuers", cfg.EmailIssuers).Dur("signup_window", cfg.SignupWindow).Bool("email_hash", cfg.Hasher.Enabled()).
 		Dur("startup", time.Since(started)).Msg("listening")
 
 	errc := make(chan error, 1)

@@ -43,10 +43,8 @@ func envFunc(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-const ext = "extension_3b7e2c90aa104d6f9e1b22c4d5e6f7a8_"
-
 // seedTable creates a fresh table with the invitations the fixtures expect
-// (the same set as internal/server's tests) and returns its name.
+// (fixtures.Invitations) and returns its name.
 func seedTable(t *testing.T, conn string) string {
 	t.Helper()
 	table := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e12)
@@ -58,15 +56,7 @@ func seedTable(t *testing.T, conn string) string {
 	if err := s.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, inv := range []invite.Invitation{
-		{
-			Key: invite.Key{Subject: "jo.bloggs@example.org", App: invite.AnyApp}, Status: invite.StatusPending,
-			Prefill: map[string]string{"givenName": "Jo", "surname": "Bloggs", ext + "MemberYear": "2024", ext + "Newsletter": "true"},
-			Set:     map[string]string{"companyName": "Example Ltd", ext + "MemberYear": "2024"},
-		},
-		{Key: invite.Key{Subject: "@partner.example", App: "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"}, Status: invite.StatusPending},
-		{Key: invite.Key{Subject: "alex.doe@gmail.com", App: invite.AnyApp}, Status: invite.StatusRedeemed},
-	} {
+	for _, inv := range fixtures.Invitations() {
 		if err := s.Put(ctx, inv); err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,8 @@ type ctl struct {
 	t     testing.TB
 	env   map[string]string
 	store *tablestore.Store
+	// now is invitectl's clock (default time.Now).
+	now func() time.Time
 }
 
 func newCtl(t *testing.T) *ctl {
@@ -47,7 +49,12 @@ func (c *ctl) run(args ...string) (code int, stdout, stderr string) {
 // runIn runs invitectl with stdin as its standard input.
 func (c *ctl) runIn(stdin io.Reader, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, func(k string) string { return c.env[k] }, stdin, &out, &errOut)
+	cl := &cli{ctx: context.Background(), getenv: func(k string) string { return c.env[k] }, stdin: stdin, stdout: &out, stderr: &errOut,
+		now: time.Now, openStore: openTableStore}
+	if c.now != nil {
+		cl.now = c.now
+	}
+	code = cl.main(args)
 	return code, out.String(), errOut.String()
 }
 
@@ -99,6 +106,15 @@ func TestAddShowRevoke(t *testing.T) {
 		t.Fatalf("after re-invite: %s", inv.Status)
 	}
 
+	// Table output drops C1 controls and bidirectional overrides.
+	c.mustRun("add", "mo@example.org", "--note", "invoice\u202egpj.exe\u0085\u009b2J")
+	if out := c.mustRun("show", "mo@example.org"); !strings.Contains(out, "note:        invoicegpj.exe2J\n") {
+		t.Errorf("show printed the note as:\n%s", out)
+	}
+	if out := c.mustRun("list"); !strings.Contains(out, " invoicegpj.exe2J\n") || strings.ContainsAny(out, "\u202e\u0085\u009b") {
+		t.Errorf("list printed the note as:\n%s", out)
+	}
+
 	// App-scoped and domain invitations.
 	app := "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"
 	c.mustRun("add", "@Partner.Example", "--app", strings.ToUpper(app))
@@ -145,6 +161,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"add", "jo@example.org", "--prefill", "givenName"}, exitUsage, "NAME=VALUE"},
 		{[]string{"add", "jo@example.org", "--bogus"}, exitUsage, "bogus"},
 		{[]string{"add"}, exitUsage, "expected one EMAIL"},
+		{[]string{"add", "jo@example.org", "--note", strings.Repeat("x", 40000)}, exitUsage, "the note is 40000 characters long"},
+		{[]string{"add", "@hotmail.com"}, exitUsage, "public mail provider"},
 		{[]string{"frobnicate"}, exitUsage, "unknown command"},
 		{[]string{"show", "nobody@example.org"}, exitFailure, "no invitation for nobody@example.org"},
 		{[]string{"revoke", "nobody@example.org"}, exitFailure, "no invitation"},

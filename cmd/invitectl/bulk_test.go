@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invitestats"
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
 )
 
@@ -37,6 +38,7 @@ func TestBulk(t *testing.T) {
 		{"List", testList},
 		{"Stats", testStats},
 		{"RevokeDeleteFile", testRevokeDeleteFile},
+		{"PublicDomain", testPublicDomain},
 		{"Large", testLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,7 +98,10 @@ func (c *ctl) etags() map[string]string {
 	return tags
 }
 
-const appB = "0c9b8a7d-3333-4c5d-9e8f-2b3c4d5e6f70"
+const (
+	appA = "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"
+	appB = "0c9b8a7d-3333-4c5d-9e8f-2b3c4d5e6f70"
+)
 
 // seed fills the table with invitations of every kind the store keeps.
 func seed(t *testing.T, c *ctl) {
@@ -113,7 +118,7 @@ func seed(t *testing.T, c *ctl) {
 		{Key: invite.Key{Subject: "amy@example.org", App: appB}, Status: invite.StatusPending, Created: t0.Add(time.Hour),
 			Note: "carriage\r\nreturn"},
 		{Key: invite.Key{Subject: "old@example.org", App: invite.AnyApp}, Status: invite.StatusPending, Created: t0,
-			Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)},
+			Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Note: "=1+1", Set: map[string]string{"companyName": "@home"}},
 	} {
 		if err := c.store.Put(ctx, inv); err != nil {
 			t.Fatal(err)
@@ -139,11 +144,11 @@ func testRoundTrip(t *testing.T, c *ctl) {
 		t.Fatalf("export header:\n%s\nwant %s", first, wantHead)
 	}
 	for _, row := range []string{
-		"@partner.example,,,,pending,2026-03-04T05:06:07.891Z,,,0,,,,gold\n",
+		"\n'@partner.example,,,,pending,2026-03-04T05:06:07.891Z,,,0,,,,gold\n", // a spreadsheet would take @ for a formula
 		"amy@example.org," + appB + ",,\"carriage\r\nreturn\",redeemed,2026-03-04T06:06:07.891Z,2026-03-04T07:06:07.891Z,2026-03-06T07:06:07.891Z,2,,,,\n",
 		"jo@example.org,,2099-02-01T00:00:00Z,\"Partner, \"\"cohort 3\"\"\nsecond line — café ✓\",pending,2026-03-04T05:06:07.891Z,,,0,Jo,Bloggs,\"Example, Ltd\",\n",
 		"jo@example.org," + appA + ",,\" leading space\",revoked,2026-03-04T05:06:07.891Z,,,0,,,,\n",
-		"old@example.org,,2020-01-01T00:00:00Z,,pending,2026-03-04T05:06:07.891Z,,,0,,,,\n",
+		"\nold@example.org,,2020-01-01T00:00:00Z,'=1+1,pending,2026-03-04T05:06:07.891Z,,,0,,,'@home,\n",
 	} {
 		if !strings.Contains(first, row) {
 			t.Errorf("export lacks the row %q:\n%s", row, first)
@@ -173,11 +178,16 @@ func testRoundTrip(t *testing.T, c *ctl) {
 	}
 }
 
+// testReimport runs the same import again later the same UTC day: nothing
+// is written, although the file has a relative expiry (30d), which lasts
+// through the end of the day it reaches. On the next day it moves on.
 func testReimport(t *testing.T, c *ctl) {
 	in := "email,app,expires,note,prefill.givenName\n" +
 		"amy@example.org,,2099-01-31,first,Amy\n" +
 		"bob@example.org," + appA + ",,second,\n" +
 		"@partner.example,,30d,domain,\n"
+	clock := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return clock }
 	out := c.mustRunIn(in, "import", "-")
 	if !strings.Contains(out, "imported 3 rows: 3 new, 0 updated, 0 unchanged") {
 		t.Fatalf("first import said %q", out)
@@ -186,12 +196,22 @@ func testReimport(t *testing.T, c *ctl) {
 	if len(before) != 3 {
 		t.Fatalf("%d rows after importing 3", len(before))
 	}
-	out = c.mustRunIn(in, "import", "-")
-	if !strings.Contains(out, "imported 3 rows: 0 new, 0 updated, 3 unchanged") {
-		t.Fatalf("second import said %q", out)
+	for _, later := range []time.Duration{time.Second, 23*time.Hour + 59*time.Minute} {
+		clock = clock.Add(later)
+		out = c.mustRunIn(in, "import", "-")
+		if !strings.Contains(out, "imported 3 rows: 0 new, 0 updated, 3 unchanged") {
+			t.Fatalf("import again at %v said %q", clock, out)
+		}
 	}
 	if after := c.etags(); !reflect.DeepEqual(after, before) {
 		t.Fatalf("re-import rewrote rows: ETags %v, then %v", before, after)
+	}
+	clock = clock.Add(time.Minute) // the next UTC day
+	if out = c.mustRunIn(in, "import", "-", "--verbose"); !strings.Contains(out, "line 4      update  @partner.example: expires\n") {
+		t.Fatalf("import on the next day said %q", out)
+	}
+	if inv, _ := c.get("@partner.example", invite.AnyApp); !inv.Expires.Equal(time.Date(2026, 12, 28, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("30d imported on 2026-11-27 expires %v, want the end of 2026-12-27", inv.Expires)
 	}
 }
 
@@ -241,7 +261,10 @@ func testImportUpdates(t *testing.T, c *ctl) {
 	}
 
 	// A status column revokes, and un-revokes (as redeemed, when used).
-	c.mustRunIn("email,app,status\njo@example.org,"+appA+",pending\namy@example.org,"+appB+",revoked\n", "import", "-")
+	out = c.mustRunIn("email,app,status\njo@example.org,"+appA+",pending\namy@example.org,"+appB+",revoked\n", "import", "-")
+	if want := "lifted 1 revocation:\n  line 2      jo@example.org (app " + appA + ")\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("the summary does not list the revocation lifted:\n%s", out)
+	}
 	if s := get("jo@example.org", appA).Status; s != invite.StatusPending {
 		t.Errorf("status pending left %s", s)
 	}
@@ -262,7 +285,9 @@ func testDryRun(t *testing.T, c *ctl) {
 		"line 3      new     amy@example.org\n" +
 		"line 4      new     bob@example.org\n" +
 		"line 5      new     @partner.example\n" +
-		"dry run: 4 rows: 3 new, 1 updated, 0 unchanged; nothing was written\n"
+		"dry run: 4 rows: 3 new, 1 updated, 0 unchanged; nothing was written\n" +
+		"would create 1 whole-domain invitation:\n" +
+		"  line 5      @partner.example\n"
 	if out != want {
 		t.Fatalf("dry run said:\n%s\nwant:\n%s", out, want)
 	}
@@ -293,6 +318,8 @@ func testBadInput(t *testing.T, c *ctl) {
 		{"bad address", "email\namy@example.org\n\njo@@example.org\n", 4, "not an email address"},
 		{"10 MB line", "email,note\namy@example.org,ok\njo@example.org," + huge + "\nbob@example.org,x\n", 3, "longer than 1 MiB"},
 		{"10 MB header", huge + "\n", 1, "longer than 1 MiB"},
+		{"note over 64 KiB", "email,note\namy@example.org,ok\njo@example.org," + strings.Repeat("é", 40000) + "\n", 3, "the note is 40000 characters long"},
+		{"public domain", "email\namy@example.org\n'@GMAIL.com\n", 3, "@gmail.com is a public mail provider"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := c.runIn(strings.NewReader(tc.in), "import", "-")
@@ -433,7 +460,8 @@ func testList(t *testing.T, c *ctl) {
 func testStats(t *testing.T, c *ctl) {
 	seed(t, c)
 	ctx := context.Background()
-	now := time.Now()
+	now := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
 	jo := invite.Invitation{Key: invite.Key{Subject: "jo@example.org", App: invite.AnyApp}}
 	dom := invite.Invitation{Key: invite.Key{Subject: "@partner.example", App: invite.AnyApp}}
 	for _, r := range []struct {
@@ -449,23 +477,39 @@ func testStats(t *testing.T, c *ctl) {
 			t.Fatal(err)
 		}
 	}
-	var st invitationStats
+	var st invitestats.Stats
 	if err := json.Unmarshal([]byte(c.mustRun("stats", "--output", "json", "--top", "1")), &st); err != nil {
 		t.Fatal(err)
 	}
-	want := invitationStats{
+	perDay := st.SignUps.PerDay
+	st.SignUps.PerDay = nil
+	want := invitestats.Stats{
 		Invitations: 5,
 		ByStatus:    map[string]int{"pending": 1, "redeemed": 2, "expired": 1, "revoked": 1}, // jo signed up
 		ByApp:       map[string]int{"*": 3, appA: 1, appB: 1},
 		Domains:     2,
-		TopDomains:  []domainStats{{Domain: "example.org", Invitations: 4, SignUps: 3}},
-		SignUps:     signUpStats{Total: 6, ThroughDomains: 3, Last24h: 2, Last7d: 3},
+		TopDomains:  []invitestats.Domain{{Domain: "example.org", Invitations: 4, SignUps: 3}},
+		SignUps:     invitestats.SignUps{Total: 6, ThroughDomains: 3, Last24h: 2, Last7d: 3},
 	}
 	if !reflect.DeepEqual(st, want) {
 		t.Fatalf("stats:\n got %+v\nwant %+v", st, want)
 	}
+	// jo and di first signed up today, cy three days ago; amy and bob in
+	// March, before the 30 days.
+	days := map[string]int{}
+	for _, d := range perDay {
+		if d.Addresses > 0 {
+			days[d.Date] = d.Addresses
+		}
+	}
+	if len(perDay) != 30 || perDay[29].Date != "2026-11-26" || !reflect.DeepEqual(days, map[string]int{"2026-11-26": 2, "2026-11-23": 1}) {
+		t.Fatalf("sign-ups per day: %d days ending %v, %v", len(perDay), perDay[len(perDay)-1], days)
+	}
 	text := c.mustRun("stats")
-	for _, line := range []string{"invitations", "  expired", "  * (any application)", "  partner.example", "addresses signed up in the last 24 h"} {
+	for _, line := range []string{"invitations", "  expired", "  * (any application)", "  partner.example", "addresses signed up in the last 24 h",
+		fmt.Sprintf("%-42s %8d %s\n", "  2026-11-26", 2, strings.Repeat("#", 30)),
+		fmt.Sprintf("%-42s %8d %s\n", "  2026-11-23", 1, strings.Repeat("#", 15)),
+		fmt.Sprintf("%-42s %8d\n", "  2026-10-28", 0)} {
 		if !strings.Contains(text, line) {
 			t.Errorf("stats lacks %q:\n%s", line, text)
 		}
@@ -532,5 +576,31 @@ func testRevokeDeleteFile(t *testing.T, c *ctl) {
 	os.WriteFile(withApp, []byte("email,app\namy@example.org,\n"), 0o600)
 	if code, _, errOut := c.run("delete", "--file", withApp, "--app", appA); code != exitUsage || !strings.Contains(errOut, "line 1: ") {
 		t.Errorf("an app column and --app: exit %d, %q", code, errOut)
+	}
+}
+
+// testPublicDomain: a whole-domain invitation for a public mail provider
+// needs --allow-public-domain; an address there does not.
+func testPublicDomain(t *testing.T, c *ctl) {
+	if code, _, errOut := c.run("add", "@GMail.com"); code != exitUsage || !strings.Contains(errOut, "@gmail.com is a public mail provider") {
+		t.Fatalf("add @GMail.com: exit %d, %q", code, errOut)
+	}
+	c.mustRun("add", "amy@gmail.com")
+	c.mustRun("add", "@gmail.com", "--app", appA, "--allow-public-domain")
+	if _, err := c.get("@gmail.com", appA); err != nil {
+		t.Fatalf("add --allow-public-domain: %v", err)
+	}
+	in := "email,note\nbob@outlook.com,x\n'@outlook.com,y\n@partner.example,z\n"
+	code, _, errOut := c.runIn(strings.NewReader(in), "import", "-")
+	if code != exitUsage || !strings.Contains(errOut, "line 3: email: @outlook.com is a public mail provider") {
+		t.Fatalf("import of @outlook.com: exit %d, %q", code, errOut)
+	}
+	out := c.mustRunIn(in, "import", "-", "--allow-public-domain", "--dry-run")
+	if want := "would create 2 whole-domain invitations:\n  line 3      @outlook.com\n  line 4      @partner.example\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("dry run said:\n%s\nwant it to end\n%s", out, want)
+	}
+	out = c.mustRunIn(in, "import", "-", "--allow-public-domain")
+	if want := "imported 3 rows: 3 new, 0 updated, 0 unchanged\ncreated 2 whole-domain invitations:\n"; !strings.Contains(out, want) {
+		t.Fatalf("import said:\n%s", out)
 	}
 }

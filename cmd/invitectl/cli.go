@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invitecsv"
 	"github.com/invitegate/invitegate/internal/tablestore"
 )
 
@@ -118,18 +119,23 @@ func (c *cli) main(args []string) int {
 		fmt.Fprintf(c.stderr, "invitectl %s: %v (run invitectl %s --help)\n", cmd.name, err, cmd.name)
 		return exitUsage
 	}
-	err := cmd.run(c, fs)
-	var ue usageError
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &ue):
+	if err := cmd.run(c, fs); err != nil {
 		fmt.Fprintf(c.stderr, "invitectl %s: %v\n", cmd.name, err)
-		return exitUsage
-	default:
-		fmt.Fprintf(c.stderr, "invitectl %s: %v\n", cmd.name, err)
-		return exitFailure
+		return exitCode(err)
 	}
+	return exitOK
+}
+
+// exitCode maps an error to the exit code, by its type: bad input (bad
+// arguments, a bad line of a file, a value too large to store) is a usage
+// error; everything else, such as a store failure, is a failure.
+func exitCode(err error) int {
+	var ue usageError
+	var ce *invitecsv.Error
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, invite.ErrTooLarge) {
+		return exitUsage
+	}
+	return exitFailure
 }
 
 // interleave lets flags follow positional arguments ("add jo@x --app A"),
@@ -231,23 +237,26 @@ func (c *cli) commandHelp(cmd *command, w io.Writer) {
 	}
 }
 
+// env is the environment with the store flags over it.
+func (c *cli) env(k string) string {
+	switch {
+	case k == tablestore.EnvServiceURL && c.serviceURL != "":
+		return c.serviceURL
+	case k == tablestore.EnvConnection && c.serviceURL != "":
+		return ""
+	case k == tablestore.EnvConnection && c.connection != "":
+		return c.connection
+	case k == tablestore.EnvServiceURL && c.connection != "":
+		return ""
+	case k == tablestore.EnvTable && c.table != "":
+		return c.table
+	}
+	return c.getenv(k)
+}
+
 // settings returns the store settings: flags override the environment.
 func (c *cli) settings() (tablestore.Settings, error) {
-	s := tablestore.Settings{
-		Connection: strings.TrimSpace(c.getenv(tablestore.EnvConnection)),
-		ServiceURL: strings.TrimSpace(c.getenv(tablestore.EnvServiceURL)),
-		Table:      strings.TrimSpace(c.getenv(tablestore.EnvTable)),
-	}
-	if c.connection != "" {
-		s.Connection, s.ServiceURL = c.connection, ""
-	}
-	if c.serviceURL != "" {
-		s.ServiceURL, s.Connection = c.serviceURL, ""
-	}
-	if c.table != "" {
-		s.Table = c.table
-	}
-	s, err := s.Check()
+	s, err := tablestore.SettingsFromEnv(c.env)
 	if err != nil {
 		return s, usageError{err.Error()}
 	}
@@ -273,14 +282,6 @@ func openTableStore(s tablestore.Settings) (invite.AdminStore, error) {
 	return tablestore.Open(s, tablestore.Options{Retries: 5})
 }
 
-// storeError explains a store failure in one line.
-func storeError(err error) error {
-	if errors.Is(err, invite.ErrTableMissing) {
-		return fmt.Errorf("%v", err)
-	}
-	return err
-}
-
 // args checks the number of positional arguments.
 func args(fs *flag.FlagSet, min, max int, what string) ([]string, error) {
 	a := fs.Args()
@@ -288,4 +289,34 @@ func args(fs *flag.FlagSet, min, max int, what string) ([]string, error) {
 		return nil, usagef("expected %s", what)
 	}
 	return a, nil
+}
+
+// parseKey parses an EMAIL or @DOMAIN and an --app value.
+func parseKey(subject, app string) (invite.Key, error) {
+	sub, err := invite.ParseSubject(subject)
+	if err != nil {
+		return invite.Key{}, usageError{err.Error()}
+	}
+	a, err := invite.ParseApp(app)
+	if err != nil {
+		return invite.Key{}, usagef("--app: %v", err)
+	}
+	return invite.Key{Subject: sub, App: a}, nil
+}
+
+// Bulk commands write one row per request, concurrently: every invitation
+// is its own partition, so Table batch transactions (one partition each)
+// cannot group them. Throttling (HTTP 429, 503) is retried with backoff by
+// the store client (openTableStore).
+const (
+	defaultWorkers = 16
+	maxWorkers     = 64
+)
+
+// workersFlag is the --concurrency value, checked.
+func workersFlag(n int) (int, error) {
+	if n < 1 || n > maxWorkers {
+		return 0, usagef("--concurrency %d: use 1 to %d", n, maxWorkers)
+	}
+	return n, nil
 }

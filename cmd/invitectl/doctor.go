@@ -27,25 +27,12 @@ func doctorCommand() command {
 			}
 			// The doctor reads exactly the handler's settings; the store
 			// flags override them as for every command.
-			getenv := c.getenv
 			if c.connection != "" || c.serviceURL != "" || c.table != "" {
-				s, err := c.settings()
-				if err != nil {
+				if _, err := c.settings(); err != nil {
 					return err
 				}
-				getenv = func(k string) string {
-					switch k {
-					case "INVITATIONS_CONNECTION":
-						return s.Connection
-					case "INVITATIONS_TABLE_SERVICE_URL":
-						return s.ServiceURL
-					case "INVITATIONS_TABLE":
-						return s.Table
-					}
-					return c.getenv(k)
-				}
 			}
-			results := doctor.Run(c.ctx, doctor.Options{Getenv: getenv, Now: c.now, Timeout: timeout}, c.stdout)
+			results := doctor.Run(c.ctx, doctor.Options{Getenv: c.env, Now: c.now, Timeout: timeout}, c.stdout)
 			if doctor.Failed(results) {
 				return errors.New("some checks failed; see the fixes above")
 			}

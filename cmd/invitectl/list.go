@@ -5,11 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invitecsv"
 )
 
 type listFlags struct {
@@ -39,10 +38,11 @@ func listCommand() command {
 				return err
 			}
 			now := c.now()
-			keep, err := f.filter(now)
+			filter, err := invite.ParseFilter(f.status, f.app, f.domain)
 			if err != nil {
-				return err
+				return usagef("--%v", err)
 			}
+			keep := func(inv invite.Invitation) bool { return filter.Match(inv, now) }
 			switch f.output {
 			case "table", "json", "csv":
 			default:
@@ -54,7 +54,7 @@ func listCommand() command {
 			}
 			return writeOutput(c, "-", func(w io.Writer) error {
 				if f.output == "csv" {
-					_, err := exportCSV(c.ctx, s, w, keep)
+					_, err := invitecsv.Export(c.ctx, s, w, keep)
 					return err
 				}
 				write := func(inv invite.Invitation) error { return writeTableRow(w, inv, now) }
@@ -74,7 +74,7 @@ func listCommand() command {
 					return write(inv)
 				})
 				if err != nil {
-					return storeError(err)
+					return err
 				}
 				if f.output == "table" {
 					fmt.Fprintf(w, "(%s)\n", plural(n, "invitation", "invitations"))
@@ -83,35 +83,6 @@ func listCommand() command {
 			})
 		},
 	}
-}
-
-// filter turns the flags into a predicate, at time now.
-func (f listFlags) filter(now time.Time) (func(invite.Invitation) bool, error) {
-	status := strings.ToLower(strings.TrimSpace(f.status))
-	switch status {
-	case "", "pending", "redeemed", "revoked", "expired":
-	default:
-		return nil, usagef("--status %q: use pending, redeemed, revoked or expired", f.status)
-	}
-	app := ""
-	if f.app != "" {
-		var err error
-		if app, err = invite.ParseApp(f.app); err != nil {
-			return nil, usagef("--app: %v", err)
-		}
-	}
-	domain := ""
-	if f.domain != "" {
-		var err error
-		if domain, err = invite.ParseSubject("@" + strings.TrimPrefix(strings.TrimSpace(f.domain), "@")); err != nil {
-			return nil, usagef("--domain: %v", err)
-		}
-	}
-	return func(inv invite.Invitation) bool {
-		return (status == "" || displayStatus(inv, now) == status) &&
-			(app == "" || inv.App == app) &&
-			(domain == "" || inv.Subject == domain || invite.DomainOf(inv.Subject) == domain)
-	}, nil
 }
 
 // The table has fixed column widths, so it streams: no row waits for the
@@ -127,23 +98,8 @@ func writeTableRow(w io.Writer, inv invite.Invitation, now time.Time) error {
 	if !inv.Expires.IsZero() {
 		expires = inv.Expires.UTC().Format(time.RFC3339)
 	}
-	_, err := fmt.Fprintf(w, tableFormat, inv.Subject, displayStatus(inv, now), expires, fmt.Sprint(inv.Count), inv.App, oneLine(inv.Note, 60))
+	_, err := fmt.Fprintf(w, tableFormat, printable(inv.Subject), inv.State(now), expires, fmt.Sprint(inv.Count), inv.App, oneLine(inv.Note, 60))
 	return err
-}
-
-// oneLine keeps a note on its row: control characters become spaces, and
-// it is cut to max characters.
-func oneLine(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if utf8.RuneCountInString(s) > max {
-		s = string([]rune(s)[:max-1]) + "…"
-	}
-	return s
 }
 
 // jsonInvitation is one line of list --output json. Its names are the CSV
@@ -164,8 +120,8 @@ type jsonInvitation struct {
 
 func newJSONInvitation(inv invite.Invitation, now time.Time) jsonInvitation {
 	return jsonInvitation{
-		Email: inv.Subject, App: inv.App, Status: displayStatus(inv, now), Expires: stamp(inv.Expires), Note: inv.Note,
-		Created: stamp(inv.Created), Redemptions: inv.Count, RedeemedFirst: stamp(inv.First), RedeemedLast: stamp(inv.Last),
+		Email: inv.Subject, App: inv.App, Status: inv.State(now), Expires: invitecsv.Timestamp(inv.Expires), Note: inv.Note,
+		Created: invitecsv.Timestamp(inv.Created), Redemptions: inv.Count, RedeemedFirst: invitecsv.Timestamp(inv.First), RedeemedLast: invitecsv.Timestamp(inv.Last),
 		Prefill: inv.Prefill, Set: inv.Set,
 	}
 }

@@ -62,7 +62,11 @@ func BenchmarkGateOverAzurite(b *testing.B) {
 		}
 	}
 	go store.RefreshDomains(ctx, nil)
-	auth, err := entraauth.New(ctx, entraauth.Options{Getenv: func(k string) string { return env[k] }, Logger: zerolog.Nop()})
+	authCfg, err := entraauth.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	auth, err := entraauth.New(ctx, authCfg, entraauth.Options{Logger: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -79,8 +79,8 @@ func TestSignUpBodyIsAnEntraRequest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("submit %v: %v", submit, err)
 		}
-		if email, src, ok := req.Email(); !ok || email != "jo@example.org" || src != graph.EmailFromIdentity {
-			t.Errorf("submit %v: Email() = %q, %q, %v", submit, email, src, ok)
+		if e := req.Evidence(); e.Email != "jo@example.org" || e.SignIn != graph.SignInLocal {
+			t.Errorf("submit %v: Evidence() = %+v, want a local account's jo@example.org", submit, e)
 		}
 		if req.CorrelationID() != id || req.AppID() != bench.AppID {
 			t.Errorf("submit %v: correlation id %q, app %q", submit, req.CorrelationID(), req.AppID())

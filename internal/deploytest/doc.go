@@ -15,7 +15,14 @@
 //   - scripts/deploy.sh and scripts/register-entra.sh print the plan recorded in
 //     testdata/*.golden with --dry-run, refuse bad input, and take the right
 //     branches against a fake az (scripts_test.go, deploy_test.go);
-//   - the GitHub workflows pass actionlint (workflows_test.go).
+//   - register-entra.sh writes what it should, refuses what it should and
+//     survives Graph's failures against a fake Graph (register_test.go,
+//     fakegraph_test.go), and every Graph request it makes matches Graph's
+//     v1.0 schema and documented rules (graphschema_test.go, with the schema
+//     trimmed into testdata/graph-v1.0.csdl);
+//   - the GitHub workflows pass actionlint, pin their actions, and keep the
+//     release credentials away from test code (workflows_test.go,
+//     releaseworkflow_test.go).
 //
 // Every checker has mutated inputs that it must reject. Refresh the golden
 // files, infra/workbook.json and the files main.json embeds with:

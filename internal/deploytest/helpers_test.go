@@ -26,7 +26,7 @@ func repoRoot(t *testing.T) string {
 
 // scriptTools are the commands the scripts use besides az, func and go.
 var scriptTools = []string{
-	"bash", "basename", "cat", "cp", "dirname", "env", "grep", "head", "mkdir",
+	"base64", "bash", "basename", "cat", "cp", "dirname", "env", "grep", "head", "mkdir",
 	"mktemp", "rm", "sed", "sleep", "sort", "tr",
 }
 

@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if scenario := os.Getenv("DEPLOYTEST_FAKE_AZ"); scenario != "" {
 		os.Exit(fakeAz(scenario, os.Args[1:], os.Stdout, os.Stderr))
 	}
+	if state := os.Getenv("DEPLOYTEST_FAKE_GRAPH"); state != "" {
+		os.Exit(fakeGraphAz(state, os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 
@@ -109,52 +112,6 @@ func TestDryRunPlans(t *testing.T) {
 		}
 		return string(b)
 	}
-	register := read("register-entra")
-	for _, want := range []string{
-		`"identifierUris":["api://` + host + `/<appId>"]`,
-		`"api":{"requestedAccessTokenVersion":2}`,
-		`"resourceAccess":[{"id":"214e810f-fda8-4fd7-a475-29461495eb00","type":"Role"}]`,
-		`"appRoleId":"214e810f-fda8-4fd7-a475-29461495eb00"`,
-		`"@odata.type":"#microsoft.graph.onAttributeCollectionStartCustomExtension"`,
-		`"@odata.type":"#microsoft.graph.onAttributeCollectionSubmitCustomExtension"`,
-		`"targetUrl":"https://` + host + `/api/attributeStart"`,
-		`"targetUrl":"https://` + host + `/api/attributeSubmit"`,
-		`"@odata.type":"#microsoft.graph.azureAdTokenAuthentication","resourceId":"api://` + host + `/<appId>"`,
-		`"clientConfiguration":{"timeoutInMilliseconds":1000,"maximumRetries":1}`,
-		`"onAttributeCollectionStart":{"@odata.type":"#microsoft.graph.onAttributeCollectionStartCustomExtensionHandler","customExtension":{"id":"<startExtensionId>"}}`,
-		`"onAttributeCollectionSubmit":{"@odata.type":"#microsoft.graph.onAttributeCollectionSubmitCustomExtensionHandler","customExtension":{"id":"<submitExtensionId>"}}`,
-		"ENTRA_TENANT_ID=" + tenantID + "\nENTRA_AUDIENCE=<appId>\n",
-	} {
-		if !strings.Contains(register, want) {
-			t.Errorf("register-entra plan lacks %s", want)
-		}
-	}
-	// Every JSON body in the plan is valid JSON.
-	for _, name := range []string{"register-entra", "register-entra-no-flow", "register-entra-detach"} {
-		for _, line := range strings.Split(read(name), "\n") {
-			_, body, ok := strings.Cut(line, " --body '")
-			if !ok {
-				continue
-			}
-			body, _, _ = strings.Cut(body, "' ")
-			if !json.Valid([]byte(body)) {
-				t.Errorf("%s: invalid JSON body: %s", name, body)
-			}
-		}
-	}
-	detach := read("register-entra-detach")
-	if !strings.Contains(detach, `"onAttributeCollectionStart":null,"onAttributeCollectionSubmit":null`) ||
-		strings.Contains(detach, "POST") || strings.Count(detach, "--method PATCH") != 1 {
-		t.Errorf("--detach must only clear the user flow's two handlers:\n%s", detach)
-	}
-	noFlow := read("register-entra-no-flow")
-	if strings.Contains(noFlow, "authenticationEventsFlows") || strings.Contains(noFlow, "appsettings") {
-		t.Error("without --user-flow and --set-app-settings the plan must not touch a user flow or the app settings")
-	}
-	if !strings.Contains(noFlow, `"timeoutInMilliseconds":1500`) {
-		t.Error("--timeout-ms 1500 is not in the extensions' bodies")
-	}
-
 	flex := read("deploy-flex")
 	for _, want := range []string{
 		"az group create --name rg-invitegate --location westeurope --output none",
@@ -276,150 +233,6 @@ func TestScriptsNeedAz(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestRegisterEntraAgainstFakeGraph runs register-entra.sh for real against a
-// fake az, on an empty tenant and on one where everything exists already.
-func TestRegisterEntraAgainstFakeGraph(t *testing.T) {
-	const (
-		appObjectID = "aaaaaaaa-0000-0000-0000-000000000001"
-		appID       = "aaaaaaaa-0000-0000-0000-000000000002"
-		spID        = "aaaaaaaa-0000-0000-0000-000000000003"
-		graphSPID   = "aaaaaaaa-0000-0000-0000-000000000004"
-		startID     = "aaaaaaaa-0000-0000-0000-000000000005"
-		submitID    = "aaaaaaaa-0000-0000-0000-000000000006"
-		flowID      = "aaaaaaaa-0000-0000-0000-000000000007"
-	)
-	args := []string{"--tenant-id", tenantID, "--function-host", host, "--user-flow", "Invited sign-up",
-		"--set-app-settings", "--resource-group", "rg-invitegate", "--app", "invgate-func"}
-	common := []fakeRule{
-		{Match: []string{"account show --query tenantId"}, Stdout: tenantID + "\n"},
-		{Match: []string{"account show"}},
-		{Match: []string{"--method GET", "v1.0/servicePrincipals --uri-parameters", "appId eq '00000003-0000-0000-c000-000000000000'"}, Stdout: graphSPID + "\n"},
-		{Match: []string{"--method GET", "/identity/authenticationEventsFlows", "displayName=='Invited sign-up'"}, Stdout: flowID + "\n"},
-		{Match: []string{"--method PATCH"}},
-		{Match: []string{"functionapp config appsettings set"}},
-	}
-	emptyTenant := append([]fakeRule{
-		// Graph does not find the new app at once: the first PATCH fails.
-		{Match: []string{"--method PATCH", "/applications/" + appObjectID}, FailFirst: 1, Stderr: "Resource does not exist\n"},
-		{Match: []string{"--method GET", "v1.0/applications "}},
-		{Match: []string{"--method POST", "v1.0/applications "}, Stdout: appObjectID + "\t" + appID + "\n"},
-		{Match: []string{"--method GET", "v1.0/servicePrincipals --uri-parameters", "appId eq '" + appID + "'"}},
-		{Match: []string{"--method POST", "v1.0/servicePrincipals ", `{"appId":"` + appID + `"}`}, Stdout: spID + "\n"},
-		{Match: []string{"--method GET", "/appRoleAssignments"}},
-		{Match: []string{"--method POST", "/servicePrincipals/" + spID + "/appRoleAssignments"}},
-		{Match: []string{"--method GET", "v1.0/servicePrincipals --uri-parameters", "99045fe1-7639-4a75-9d4a-577b6ca3810f"}},
-		{Match: []string{"--method POST", "v1.0/servicePrincipals ", "99045fe1-7639-4a75-9d4a-577b6ca3810f"}, Stdout: "events-sp\n"},
-		{Match: []string{"--method GET", "/customAuthenticationExtensions"}},
-		{Match: []string{"--method POST", "/customAuthenticationExtensions", "onAttributeCollectionStartCustomExtension"}, Stdout: startID + "\n"},
-		{Match: []string{"--method POST", "/customAuthenticationExtensions", "onAttributeCollectionSubmitCustomExtension"}, Stdout: submitID + "\n"},
-	}, common...)
-	everythingThere := append([]fakeRule{
-		{Match: []string{"--method GET", "v1.0/applications "}, Stdout: appObjectID + "\t" + appID + "\n"},
-		{Match: []string{"--method GET", "v1.0/servicePrincipals --uri-parameters", "appId eq '" + appID + "'"}, Stdout: spID + "\n"},
-		{Match: []string{"--method GET", "/servicePrincipals/" + spID + "/appRoleAssignments", "resourceId=='" + graphSPID + "'"}, Stdout: "assignment-1\n"},
-		{Match: []string{"--method GET", "v1.0/servicePrincipals --uri-parameters", "99045fe1-7639-4a75-9d4a-577b6ca3810f"}, Stdout: "events-sp\n"},
-		{Match: []string{"--method GET", "/customAuthenticationExtensions", "attributeStart'"}, Stdout: startID + "\n"},
-		{Match: []string{"--method GET", "/customAuthenticationExtensions", "attributeSubmit'"}, Stdout: submitID + "\n"},
-	}, common...)
-
-	wantOut := "ENTRA_TENANT_ID=" + tenantID + "\nENTRA_AUDIENCE=" + appID + "\n"
-	setSettings := "functionapp config appsettings set --resource-group rg-invitegate --name invgate-func --settings ENTRA_TENANT_ID=" + tenantID + " ENTRA_AUDIENCE=" + appID
-	flowPatch := "PATCH /identity/authenticationEventsFlows/" + flowID
-
-	t.Run("empty tenant: creates everything", func(t *testing.T) {
-		calls, r := runWithFakeAz(t, emptyTenant, "scripts/register-entra.sh", args)
-		if r.code != 0 || r.stdout != wantOut {
-			t.Fatalf("exit %d, stdout %q, want 0 and %q\nstderr:\n%s", r.code, r.stdout, wantOut, r.stderr)
-		}
-		want := []string{
-			"GET /applications", "POST /applications",
-			"PATCH /applications/" + appObjectID, "PATCH /applications/" + appObjectID, // retried once
-			"GET /servicePrincipals", "POST /servicePrincipals",
-			"GET /servicePrincipals", "GET /servicePrincipals/" + spID + "/appRoleAssignments",
-			"POST /servicePrincipals/" + spID + "/appRoleAssignments",
-			"GET /servicePrincipals", "POST /servicePrincipals",
-			"GET /identity/customAuthenticationExtensions", "POST /identity/customAuthenticationExtensions",
-			"GET /identity/customAuthenticationExtensions", "POST /identity/customAuthenticationExtensions",
-			"GET /identity/authenticationEventsFlows", flowPatch,
-			setSettings,
-		}
-		if got := summarize(calls); !slices.Equal(got, want) {
-			t.Errorf("az calls:\n%s", lineDiff(strings.Join(want, "\n"), strings.Join(got, "\n")))
-		}
-		grant := body(t, calls, "POST /servicePrincipals/"+spID+"/appRoleAssignments")
-		if grant != `{"principalId":"`+spID+`","resourceId":"`+graphSPID+`","appRoleId":"214e810f-fda8-4fd7-a475-29461495eb00"}` {
-			t.Errorf("app role assignment body: %s", grant)
-		}
-		for _, want := range []string{`"api://` + host + `/` + appID + `"`, `"customExtension":{"id":"` + startID + `"}`, `"customExtension":{"id":"` + submitID + `"}`} {
-			if !strings.Contains(body(t, calls, "PATCH /applications/"+appObjectID)+body(t, calls, flowPatch), want) {
-				t.Errorf("the PATCH bodies lack %s", want)
-			}
-		}
-	})
-
-	t.Run("everything there: only updates", func(t *testing.T) {
-		calls, r := runWithFakeAz(t, everythingThere, "scripts/register-entra.sh", args)
-		if r.code != 0 || r.stdout != wantOut {
-			t.Fatalf("exit %d, stdout %q, want 0 and %q\nstderr:\n%s", r.code, r.stdout, wantOut, r.stderr)
-		}
-		want := []string{
-			"GET /applications", "PATCH /applications/" + appObjectID,
-			"GET /servicePrincipals", "GET /servicePrincipals", "GET /servicePrincipals/" + spID + "/appRoleAssignments",
-			"GET /servicePrincipals",
-			"GET /identity/customAuthenticationExtensions", "PATCH /identity/customAuthenticationExtensions/" + startID,
-			"GET /identity/customAuthenticationExtensions", "PATCH /identity/customAuthenticationExtensions/" + submitID,
-			"GET /identity/authenticationEventsFlows", flowPatch,
-			setSettings,
-		}
-		if got := summarize(calls); !slices.Equal(got, want) {
-			t.Errorf("az calls:\n%s", lineDiff(strings.Join(want, "\n"), strings.Join(got, "\n")))
-		}
-		if start := body(t, calls, "PATCH /identity/customAuthenticationExtensions/"+startID); !strings.Contains(start,
-			`"targetUrl":"https://`+host+`/api/attributeStart"`) {
-			t.Errorf("attributeStart extension body: %s", start)
-		}
-	})
-
-	t.Run("two apps with the name: stops", func(t *testing.T) {
-		rules := append([]fakeRule{{Match: []string{"--method GET", "v1.0/applications "},
-			Stdout: appObjectID + "\t" + appID + "\nother-object\tother-app\n"}}, common...)
-		calls, r := runWithFakeAz(t, rules, "scripts/register-entra.sh", args)
-		if r.code != 1 || !strings.Contains(r.stderr, "found 2 app registrations named 'invitegate-extension'") {
-			t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and a message about the duplicates", r.code, r.stderr)
-		}
-		for _, c := range summarize(calls) {
-			if !strings.HasPrefix(c, "GET ") {
-				t.Errorf("%s ran although the app registration is ambiguous", c)
-			}
-		}
-	})
-
-	t.Run("detach: clears only the user flow", func(t *testing.T) {
-		calls, r := runWithFakeAz(t, common, "scripts/register-entra.sh",
-			[]string{"--tenant-id", tenantID, "--user-flow", "Invited sign-up", "--detach"})
-		if r.code != 0 {
-			t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
-		}
-		if got, want := summarize(calls), []string{"GET /identity/authenticationEventsFlows", flowPatch}; !slices.Equal(got, want) {
-			t.Errorf("az calls = %q, want %q", got, want)
-		}
-		if b := body(t, calls, flowPatch); !strings.Contains(b, `"onAttributeCollectionStart":null`) {
-			t.Errorf("detach body: %s", b)
-		}
-	})
-
-	t.Run("unknown user flow: stops before patching it", func(t *testing.T) {
-		rules := append([]fakeRule{{Match: []string{"/identity/authenticationEventsFlows"}}}, everythingThere...)
-		calls, r := runWithFakeAz(t, rules, "scripts/register-entra.sh", args)
-		if r.code != 1 || !strings.Contains(r.stderr, "no user flow named 'Invited sign-up'") {
-			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
-		}
-		if slices.Contains(summarize(calls), flowPatch) || slices.Contains(summarize(calls), setSettings) {
-			t.Error("it went on after the user flow was not found")
-		}
-	})
 }
 
 // TestDeployAgainstFakeAz runs deploy.sh for real (package.sh builds the zip)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/invitegate/invitegate/internal/entraauth"
 	"github.com/invitegate/invitegate/internal/invite"
-	"github.com/invitegate/invitegate/internal/server"
+	"github.com/invitegate/invitegate/internal/settings"
 	"github.com/invitegate/invitegate/internal/tablestore"
 )
 
@@ -138,7 +138,7 @@ func checkStore(ctx context.Context, o Options, report func(Result)) {
 }
 
 func checkTimeouts(o Options, report func(Result)) {
-	d, err := server.StoreTimeoutFromEnv(o.Getenv)
+	d, err := settings.StoreTimeout(o.Getenv)
 	if err != nil {
 		report(Result{Name: "store timeout", Status: Fail, Detail: err.Error(), Fix: "set INVITE_STORE_TIMEOUT as the message says, or leave it unset for 700ms"})
 		return
@@ -149,7 +149,11 @@ func checkTimeouts(o Options, report func(Result)) {
 func checkAuth(ctx context.Context, o Options, report func(Result)) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	auth, err := entraauth.New(actx, entraauth.Options{Getenv: o.Getenv, Logger: zerolog.Nop(), HTTPClient: o.HTTPClient, Now: o.Now})
+	cfg, err := entraauth.ConfigFromEnv(o.Getenv)
+	var auth *entraauth.Authenticator
+	if err == nil {
+		auth, err = entraauth.New(actx, cfg, entraauth.Options{Logger: zerolog.Nop(), HTTPClient: o.HTTPClient, Now: o.Now})
+	}
 	if err != nil {
 		report(Result{Name: "auth settings", Status: Fail, Detail: err.Error(), Fix: "set the ENTRA_* settings as the message says"})
 		return

@@ -3,62 +3,28 @@ package doctor
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/invitegate/invitegate/internal/entraauth/entratest"
 	"github.com/invitegate/invitegate/internal/tablestore"
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
 )
 
 const (
-	tenant   = "7d1c0b6e-1111-4a2b-9c3d-0a0b0c0d0e0f"
-	audience = "c0ffee00-1234-4abc-9def-00112233aabb"
+	tenant   = entratest.TenantID
+	audience = entratest.Audience
 )
 
-// authority serves a discovery document and a JWKS on loopback, as a
-// tenant's authority does. down makes both answer 503.
-func authority(t *testing.T) (url string, down *atomic.Bool) {
+// authority starts a tenant whose authority serves a discovery document
+// and a JWKS on loopback; Down makes both answer 503.
+func authority(t *testing.T) *entratest.Tenant {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	down = &atomic.Bool{}
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/" + tenant + "/v2.0/.well-known/openid-configuration":
-			json.NewEncoder(w).Encode(map[string]string{
-				"issuer":   srv.URL + "/" + tenant + "/v2.0",
-				"jwks_uri": srv.URL + "/" + tenant + "/discovery/v2.0/keys",
-			})
-		case "/" + tenant + "/discovery/v2.0/keys":
-			json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
-				"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "k1",
-				"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
-				"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
-			}}})
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/" + tenant + "/v2.0", down
+	tn := entratest.NewTenant()
+	t.Cleanup(tn.Close)
+	return tn
 }
 
 func newTable(t *testing.T, conn string) string {
@@ -98,7 +64,7 @@ func want(t *testing.T, got map[string]Result, out, name string, status Status, 
 
 func TestAllPass(t *testing.T) {
 	conn := azurite.Connection(t)
-	auth, _ := authority(t)
+	auth := authority(t).Authority()
 	env := map[string]string{
 		"INVITATIONS_CONNECTION": conn, "INVITATIONS_TABLE": newTable(t, conn),
 		"ENTRA_TENANT_ID": tenant, "ENTRA_AUDIENCE": audience, "ENTRA_AUTHORITY": auth,
@@ -126,7 +92,8 @@ func mapValues(m map[string]Result) []Result {
 
 func TestFailures(t *testing.T) {
 	conn := azurite.Connection(t)
-	auth, down := authority(t)
+	tn := authority(t)
+	auth := tn.Authority()
 	base := func() map[string]string {
 		return map[string]string{
 			"INVITATIONS_CONNECTION": conn, "INVITATIONS_TABLE": newTable(t, conn),
@@ -168,8 +135,8 @@ func TestFailures(t *testing.T) {
 		want(t, got, out, "store timeout", Fail, "2s")
 	})
 	t.Run("keys unreachable", func(t *testing.T) {
-		down.Store(true)
-		defer down.Store(false)
+		tn.Down(true)
+		defer tn.Down(false)
 		got, out := run(t, base(), nil)
 		want(t, got, out, "signing keys", Fail, "ENTRA_AUTHORITY")
 	})

@@ -159,10 +159,11 @@ type answer struct {
 
 // Outcomes, for tests to compare with.
 const (
-	continued   = "continue"    // continueWithDefaultBehavior, setPrefillValues or modifyAttributeValues
-	notInvited  = "not-invited" // the block page for people without an invitation
-	noEmail     = "no-email"    // the block page when no address could be read
-	unavailable = "unavailable" // the block page when the store could not answer
+	continued   = "continue"     // continueWithDefaultBehavior, setPrefillValues or modifyAttributeValues
+	notInvited  = "not-invited"  // the block page for people without an invitation
+	noEmail     = "no-email"     // the block page when no address could be read
+	notApproved = "not-approved" // the block page for a submit whose address start did not approve
+	unavailable = "unavailable"  // the block page when the store could not answer
 )
 
 // outcome names the answer: one of the constants above, "block: <title>",
@@ -185,6 +186,8 @@ func (a answer) outcome() string {
 			return notInvited
 		case server.DefaultNoEmailMessage:
 			return noEmail
+		case server.DefaultNotApprovedMessage:
+			return notApproved
 		case server.DefaultUnavailableMessage:
 			return unavailable
 		}

@@ -9,7 +9,8 @@ import (
 
 // Headers that App Service Authentication ("Easy Auth") adds after it has
 // validated the bearer token. The platform drops copies sent by the client,
-// which is why easyauth mode insists on WEBSITE_AUTH_ENABLED.
+// which is why easyauth mode insists on WEBSITE_AUTH_ENABLED, and refuses
+// Flex Consumption, where that is not documented.
 const (
 	principalHeader    = "X-MS-CLIENT-PRINCIPAL"
 	principalIDPHeader = "X-MS-CLIENT-PRINCIPAL-IDP"
@@ -26,8 +27,8 @@ type principal struct {
 }
 
 // authenticateEasyAuth checks what the platform cannot be told to check:
-// that the caller is the authentication events service, and (when
-// ENTRA_TENANT_ID and ENTRA_AUDIENCE are set) the tenant and audience.
+// that the caller is the authentication events service, and that the
+// tenant and audience are ENTRA_TENANT_ID's and ENTRA_AUDIENCE's.
 //
 // The identity provider must be Microsoft Entra ("aad") whenever the
 // platform names it, in X-MS-CLIENT-PRINCIPAL-IDP or in auth_typ; a missing
@@ -37,26 +38,26 @@ type principal struct {
 func (a *Authenticator) authenticateEasyAuth(r *http.Request) *Error {
 	h := r.Header.Get(principalHeader)
 	if h == "" {
-		return &Error{Check: checkPrincipal, Reason: "no authenticated caller", Detail: "no " + principalHeader + " header: App Service Authentication did not authenticate this request; are unauthenticated requests allowed through?"}
+		return missing(CheckPrincipal, "no authenticated caller", "no "+principalHeader+" header: App Service Authentication did not authenticate this request; are unauthenticated requests allowed through?")
 	}
 	if idp := r.Header.Get(principalIDPHeader); idp != "" && !strings.EqualFold(idp, "aad") {
-		return reject(checkIdp, "the caller did not sign in with Microsoft Entra", principalIDPHeader+" is "+q(idp)+", want \"aad\"")
+		return reject(CheckIdentityProvider, "the caller did not sign in with Microsoft Entra", principalIDPHeader+" is "+q(idp)+", want \"aad\"")
 	}
 	if len(h) > maxPrincipalLen {
-		return reject(checkPrincipal, "unreadable "+principalHeader+" header", "it is longer than 32 KiB")
+		return reject(CheckPrincipal, "unreadable "+principalHeader+" header", "it is longer than 32 KiB")
 	}
 	b, err := base64.StdEncoding.DecodeString(h)
 	if err != nil {
 		if b, err = base64.RawStdEncoding.DecodeString(h); err != nil {
-			return reject(checkPrincipal, "unreadable "+principalHeader+" header", "it is not base64: "+err.Error())
+			return reject(CheckPrincipal, "unreadable "+principalHeader+" header", "it is not base64: "+err.Error())
 		}
 	}
 	var p principal
 	if err := json.Unmarshal(b, &p); err != nil {
-		return reject(checkPrincipal, "unreadable "+principalHeader+" header", "it is not the JSON of a client principal: "+err.Error())
+		return reject(CheckPrincipal, "unreadable "+principalHeader+" header", "it is not the JSON of a client principal: "+err.Error())
 	}
 	if p.AuthTyp != "" && !strings.EqualFold(p.AuthTyp, "aad") {
-		return reject(checkIdp, "the caller did not sign in with Microsoft Entra", "auth_typ is "+q(p.AuthTyp)+", want \"aad\"")
+		return reject(CheckIdentityProvider, "the caller did not sign in with Microsoft Entra", "auth_typ is "+q(p.AuthTyp)+", want \"aad\"")
 	}
 
 	// Each of these claims may appear once; a second, different value
@@ -79,7 +80,7 @@ func (a *Authenticator) authenticateEasyAuth(r *http.Request) *Error {
 			continue
 		}
 		if *dst != "" && *dst != c.Val {
-			return reject(checkPrincipal, "ambiguous "+principalHeader+" header", "claim "+q(c.Typ)+" appears twice with different values")
+			return reject(CheckPrincipal, "ambiguous "+principalHeader+" header", "claim "+q(c.Typ)+" appears twice with different values")
 		}
 		*dst = c.Val
 	}
@@ -87,13 +88,14 @@ func (a *Authenticator) authenticateEasyAuth(r *http.Request) *Error {
 	if e := checkCaller(ver, azp, appid); e != nil {
 		return e
 	}
-	if a.set.tenant != "" && !strings.EqualFold(tid, a.set.tenant) {
-		return reject(checkTid, "the token is for another tenant", "tid is "+q(tid)+", want "+a.set.tenant)
+	if !strings.EqualFold(tid, a.set.tenant) {
+		return reject(CheckTenant, "the token is for another tenant", "tid is "+q(tid)+", want "+a.set.tenant)
 	}
-	// The platform checks the audience against its own allowed list; this
-	// only catches a mismatch with ENTRA_AUDIENCE when the claim is there.
-	if a.set.audience != "" && aud != "" && !a.audienceOK(aud) {
-		return reject(checkAud, "the token is not for this extension", "aud is "+q(aud)+", want "+a.set.audience+" or api://{host}/"+a.set.audience)
+	// The platform also checks the audience, against its own allowed list,
+	// which may be wider than this extension; a principal without aud
+	// proves nothing about it.
+	if !a.audienceOK(aud) {
+		return reject(CheckAudience, "the token is not for this extension", "aud is "+q(aud)+", want "+a.set.audience+" or api://{host}/"+a.set.audience)
 	}
 	return nil
 }

@@ -1,10 +1,12 @@
-package entraauth
+package entraauth_test
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"github.com/invitegate/invitegate/internal/entraauth"
 )
 
 // principalHeaderValue encodes claims (type, value pairs) as App Service
@@ -38,14 +40,21 @@ func TestAuthenticateEasyAuth(t *testing.T) {
 		"WEBSITE_AUTH_ENABLED": "True",
 		"ENTRA_TENANT_ID":      testTenant,
 		"ENTRA_AUDIENCE":       testAudience,
+		"WEBSITE_SITE_NAME":    "invitegate-fn",
+		"WEBSITE_SKU":          "ElasticPremium",
 	}
-	a, err := New(t.Context(), Options{Getenv: func(k string) string { return settings[k] }})
+	cfg, err := entraauth.ConfigFromEnv(getenv(settings))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Mode() != ModeEasyAuth || !a.Ready() {
+	a, err := entraauth.New(t.Context(), cfg, entraauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Mode() != entraauth.ModeEasyAuth || !a.Ready() {
 		t.Fatalf("Mode() = %q, Ready() = %v", a.Mode(), a.Ready())
 	}
+	eventsAppID := entraauth.EventsAppID
 	const longTid = "http://schemas.microsoft.com/identity/claims/tenantid"
 
 	tests := []struct {
@@ -61,36 +70,36 @@ func TestAuthenticateEasyAuth(t *testing.T) {
 			return principalHeaderValue(t, "aad", "ver", "1.0", "appid", eventsAppID, longTid, testTenant, "aud", "api://fn.example/"+testAudience)
 		}},
 		{name: "unpadded base64", principal: func(t *testing.T) string {
-			b, _ := base64.StdEncoding.DecodeString(principalHeaderValue(t, "aad", "azp", eventsAppID, "tid", testTenant))
+			b, _ := base64.StdEncoding.DecodeString(principalHeaderValue(t, "aad", "azp", eventsAppID, "tid", testTenant, "aud", testAudience))
 			return base64.RawStdEncoding.EncodeToString(b)
 		}},
-		{name: "missing header", check: checkPrincipal},
-		{name: "bad base64", principal: func(*testing.T) string { return "%%%not-base64%%%" }, check: checkPrincipal},
-		{name: "bad JSON", principal: func(*testing.T) string { return base64.StdEncoding.EncodeToString([]byte(`{"claims":[`)) }, check: checkPrincipal},
+		{name: "missing header", check: entraauth.CheckPrincipal},
+		{name: "bad base64", principal: func(*testing.T) string { return "%%%not-base64%%%" }, check: entraauth.CheckPrincipal},
+		{name: "bad JSON", principal: func(*testing.T) string { return base64.StdEncoding.EncodeToString([]byte(`{"claims":[`)) }, check: entraauth.CheckPrincipal},
 		{name: "wrong azp", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "aad", "ver", "2.0", "azp", otherApp, "tid", testTenant)
-		}, check: checkAzp},
+		}, check: entraauth.CheckCaller},
 		{name: "no azp or appid", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "aad", "tid", testTenant)
-		}, check: checkAzp},
+		}, check: entraauth.CheckCaller},
 		{name: "two different azp", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "aad", "azp", eventsAppID, "azp", otherApp, "tid", testTenant)
-		}, check: checkPrincipal},
+		}, check: entraauth.CheckPrincipal},
 		{name: "other tenant", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "aad", "azp", eventsAppID, longTid, otherTenant)
-		}, check: checkTid},
+		}, check: entraauth.CheckTenant},
 		{name: "no tenant claim", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "aad", "azp", eventsAppID)
-		}, check: checkTid},
+		}, check: entraauth.CheckTenant},
 		{name: "wrong audience", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "aad", "azp", eventsAppID, "tid", testTenant, "aud", otherApp)
-		}, check: checkAud},
+		}, check: entraauth.CheckAudience},
 		{name: "other identity provider header", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "aad", "azp", eventsAppID, "tid", testTenant)
-		}, idp: "github", check: checkIdp},
+		}, idp: "github", check: entraauth.CheckIdentityProvider},
 		{name: "other auth_typ", principal: func(t *testing.T) string {
 			return principalHeaderValue(t, "google", "azp", eventsAppID, "tid", testTenant)
-		}, check: checkIdp},
+		}, check: entraauth.CheckIdentityProvider},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,29 +125,33 @@ func TestAuthenticateEasyAuth(t *testing.T) {
 	}
 }
 
-func TestEasyAuthWithoutTenantOrAudience(t *testing.T) {
+func TestEasyAuthRequiresAudienceClaim(t *testing.T) {
 	t.Parallel()
-	settings := map[string]string{"ENTRA_AUTH": "easyauth", "WEBSITE_AUTH_ENABLED": "true"}
-	a, err := New(t.Context(), Options{Getenv: func(k string) string { return settings[k] }})
+	cfg, err := entraauth.ConfigFromEnv(getenv(easyEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := entraauth.New(t.Context(), cfg, entraauth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := request()
-	r.Header.Set("X-MS-CLIENT-PRINCIPAL", principalHeaderValue(t, "aad", "azp", eventsAppID, "aud", otherApp))
-	if err := a.Authenticate(r); err != nil {
-		t.Fatalf("without ENTRA_TENANT_ID and ENTRA_AUDIENCE only the caller is checked: %v", err)
-	}
+	p := principalHeaderValue(t, "aad", "azp", entraauth.EventsAppID, "tid", testTenant)
+	r.Header.Set("X-MS-CLIENT-PRINCIPAL", p)
+	wantError(t, a.Authenticate(r), entraauth.CheckAudience, http.StatusUnauthorized, p)
 }
 
 func TestOffAcceptsEverything(t *testing.T) {
 	t.Parallel()
-	a, err := New(t.Context(), Options{Getenv: func(k string) string {
-		return map[string]string{"ENTRA_AUTH": "off"}[k]
-	}})
+	cfg, err := entraauth.ConfigFromEnv(getenv(map[string]string{"ENTRA_AUTH": "off"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Mode() != ModeOff || !a.Ready() {
+	a, err := entraauth.New(t.Context(), cfg, entraauth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Mode() != entraauth.ModeOff || !a.Ready() {
 		t.Fatalf("Mode() = %q, Ready() = %v", a.Mode(), a.Ready())
 	}
 	if err := a.Authenticate(request()); err != nil {

@@ -1,18 +1,23 @@
 // Package entraauth proves that a request to the custom authentication
 // extension comes from Microsoft Entra's authentication events service
-// (client 99045fe1-7639-4a75-9d4a-577b6ca3810f) calling on behalf of this
-// tenant, for this extension's app registration.
+// (client EventsAppID) calling on behalf of this tenant, for this
+// extension's app registration.
 //
-// It has three modes, chosen by ENTRA_AUTH:
+// It has three modes, chosen by Config.Mode (ENTRA_AUTH):
 //
 //   - jwt (the default) validates the bearer token itself: RS256 signature
 //     against the tenant's published keys, issuer, audience, caller, tenant
 //     and lifetime. Keys are fetched in the background, never on a request's
 //     critical path except to follow a key rotation.
 //   - easyauth trusts App Service Authentication to have validated the token
-//     and checks the caller and tenant in the X-MS-CLIENT-PRINCIPAL header
-//     it adds.
-//   - off accepts every request, for local development only.
+//     and checks the caller, tenant and audience in the X-MS-CLIENT-PRINCIPAL
+//     header it adds. It is refused on Flex Consumption, which is not
+//     documented to strip that header when a caller forges it.
+//   - off accepts every request, for local development only, and is refused
+//     whenever the process runs in Azure.
+//
+// A refusal is an *Error. Its Check names the failed check for the log;
+// what the caller sees (status, challenge) is the same for every check.
 package entraauth
 
 import (
@@ -37,11 +42,6 @@ const (
 
 // Options are the dependencies of New.
 type Options struct {
-	// Getenv reads the settings (ENTRA_AUTH, ENTRA_TENANT_ID,
-	// ENTRA_AUDIENCE, ENTRA_AUTHORITY, WEBSITE_AUTH_ENABLED,
-	// WEBSITE_INSTANCE_ID). Required.
-	Getenv func(string) string
-
 	// Logger receives key-fetch events and, at most every few seconds, why
 	// requests get 503. Tokens are never logged.
 	Logger zerolog.Logger
@@ -105,19 +105,19 @@ type Authenticator struct {
 	verifies  atomic.Int64 // signature verifications, for tests
 }
 
-// New reads the settings through o.Getenv and returns an Authenticator. In
-// jwt mode it starts fetching the tenant's signing keys in the background
-// and returns at once; until they arrive, requests wait up to MaxWait and
-// then get 503. Cancelling ctx stops the background refresh.
+// New checks cfg (see Config.Validate) and returns an Authenticator. In jwt
+// mode it starts fetching the tenant's signing keys in the background and
+// returns at once; until they arrive, requests wait up to MaxWait and then
+// get 503. Cancelling ctx stops the background refresh.
 //
 // In ModeOff it returns an Authenticator that accepts everything; the
 // caller should log a loud warning when Mode() says so.
-func New(ctx context.Context, o Options) (*Authenticator, error) {
-	return newAuthenticator(ctx, o, defaultTuning())
+func New(ctx context.Context, cfg Config, o Options) (*Authenticator, error) {
+	return newAuthenticator(ctx, cfg, o, defaultTuning())
 }
 
-func newAuthenticator(ctx context.Context, o Options, tune tuning) (*Authenticator, error) {
-	set, err := readSettings(o.Getenv)
+func newAuthenticator(ctx context.Context, cfg Config, o Options, tune tuning) (*Authenticator, error) {
+	set, err := cfg.resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func newAuthenticator(ctx context.Context, o Options, tune tuning) (*Authenticat
 	return a, nil
 }
 
-// Mode returns the mode chosen by ENTRA_AUTH.
+// Mode returns the mode in force (Config.Mode, with "" meaning ModeJWT).
 func (a *Authenticator) Mode() Mode { return a.mode }
 
 // Ready reports whether requests can be judged: in jwt mode, whether the

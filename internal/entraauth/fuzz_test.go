@@ -1,12 +1,14 @@
-package entraauth
+package entraauth_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/invitegate/invitegate/internal/entraauth"
+	"github.com/invitegate/invitegate/internal/entraauth/entratest"
 )
 
 // FuzzAuthenticate sends arbitrary Authorization headers (one per line of
@@ -19,10 +21,8 @@ import (
 func FuzzAuthenticate(f *testing.F) {
 	e := newReadyEnv(f, nil)
 	k := loadTestKeys()
-	expired := e.valid(f, func(c jwt.MapClaims) {
-		c["exp"] = e.clock.Now().Add(-time.Hour).Unix()
-		c["nbf"] = e.clock.Now().Add(-2 * time.Hour).Unix()
-	})
+	now := e.clock.Now()
+	expired := e.token(entratest.WithExpiry(now.Add(-time.Hour)), entratest.WithNotBefore(now.Add(-2*time.Hour)))
 	for _, s := range []string{
 		"",
 		"Bearer",
@@ -32,13 +32,14 @@ func FuzzAuthenticate(f *testing.F) {
 		"Bearer " + expired,
 		"bearer " + expired[:len(expired)-1] + "A",
 		"Bearer " + expired + "\nBearer " + expired,
-		"Bearer " + sign(f, jwt.SigningMethodRS256, k.unpublished, "main", e.v2Claims()),
-		"Bearer " + sign(f, jwt.SigningMethodRS256, k.unpublished, "unknown-kid", e.v2Claims()),
-		"Bearer " + sign(f, jwt.SigningMethodRS512, k.main, "main", e.v2Claims()),
-		"Bearer " + sign(f, jwt.SigningMethodHS256, []byte("secret"), "main", e.v2Claims()),
-		"Bearer " + sign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "main", e.v2Claims()),
-		"Bearer " + sign(f, jwt.SigningMethodES256, k.ec, "ec", e.v2Claims()),
-		"Bearer " + sign(f, jwt.SigningMethodRS256, k.small, "small", e.v2Claims()),
+		"Bearer " + e.token(entratest.SignedWith(k.unpublished)),
+		"Bearer " + e.token(entratest.SignedWith(k.unpublished), entratest.WithKID("unknown-kid")),
+		"Bearer " + e.token(entratest.WithAlg("RS512")),
+		"Bearer " + e.token(entratest.WithAlg("HS256"), entratest.SignedWith([]byte("secret"))),
+		"Bearer " + e.token(entratest.WithAlg("none")),
+		"Bearer " + e.token(entratest.WithAlg("ES256"), entratest.SignedWith(k.ec), entratest.WithKID("ec")),
+		"Bearer " + e.token(entratest.SignedWith(k.small), entratest.WithKID("small")),
+		"Bearer " + e.token(entratest.WithIssuer("https://contoso.ciamlogin.com/"+otherTenant+"/v2.0")),
 		"Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6Im1haW4ifQ.e30.",
 	} {
 		f.Add(s)
@@ -52,7 +53,7 @@ func FuzzAuthenticate(f *testing.F) {
 		if err == nil {
 			t.Fatalf("accepted Authorization %q", header)
 		}
-		ae, ok := err.(*Error)
+		ae, ok := err.(*entraauth.Error)
 		if !ok {
 			t.Fatalf("error %T %v, want *Error", err, err)
 		}
@@ -68,8 +69,8 @@ func FuzzAuthenticate(f *testing.F) {
 				t.Fatalf("challenge %q holds %q, which may not appear in a header", ch, c)
 			}
 		}
-		if ae.Check == "" || ae.Reason == "" {
-			t.Fatalf("error %#v does not name its check and reason", ae)
+		if !slices.Contains(entraauth.Checks(), ae.Check()) {
+			t.Fatalf("error %v names check %q, not one of Checks()", ae, ae.Check())
 		}
 	})
 }

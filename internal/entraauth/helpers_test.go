@@ -1,4 +1,4 @@
-package entraauth
+package entraauth_test
 
 import (
 	"bytes"
@@ -6,35 +6,33 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/MicahParks/jwkset"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/rs/zerolog"
+
+	"github.com/invitegate/invitegate/internal/entraauth"
+	"github.com/invitegate/invitegate/internal/entraauth/entratest"
 )
 
 const (
-	testTenant   = "7d1c0b6e-1111-4a2b-9c3d-0a0b0c0d0e0f"
-	testAudience = "c0ffee00-1234-4abc-9def-00112233aabb"
+	testTenant   = entratest.TenantID
+	testAudience = entratest.Audience
 	otherTenant  = "0badbad0-2222-4bbb-8ccc-0123456789ab"
 	otherApp     = "0badbad0-3333-4ddd-8eee-0123456789ab"
 )
 
 // testKeys are minted once per test binary (RSA generation is slow) and
-// never changed.
+// never changed. main signs the tenant's tokens; the others are published
+// under odd kids, or not at all.
 type testKeys struct {
 	main, second, unpublished, small *rsa.PrivateKey
 	ec                               *ecdsa.PrivateKey
@@ -75,120 +73,22 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// fakeEntra serves a tenant's discovery document and JWKS over loopback
-// http, and counts the fetches.
-type fakeEntra struct {
-	srv    *httptest.Server
-	issuer string // what discovery says, unless issuerOverride is set
-
-	discoveryHits atomic.Int64
-	jwksHits      atomic.Int64
-	down          atomic.Bool // answer discovery with 503
-
-	mu             sync.Mutex
-	keys           []map[string]any
-	issuerOverride string
-	jwksURI        string        // overrides the served jwks_uri
-	block          chan struct{} // when set, the JWKS handler waits for it
-}
-
-func newFakeEntra(t testing.TB) *fakeEntra {
+// newTenant is a tenant whose signing key is "main", that also publishes
+// keys no RS256 token may be verified with: an EC key, an RSA key that
+// declares RS512, an encryption key, a 1024-bit key, a key that does not
+// parse and a symmetric one.
+func newTenant(t testing.TB, c *clock) *entratest.Tenant {
 	t.Helper()
-	f := &fakeEntra{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /"+testTenant+"/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		f.discoveryHits.Add(1)
-		if f.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		f.mu.Lock()
-		iss, uri := f.issuer, f.srv.URL+"/"+testTenant+"/discovery/v2.0/keys"
-		if f.issuerOverride != "" {
-			iss = f.issuerOverride
-		}
-		if f.jwksURI != "" {
-			uri = f.jwksURI
-		}
-		f.mu.Unlock()
-		writeJSON(w, map[string]any{"issuer": iss, "jwks_uri": uri, "id_token_signing_alg_values_supported": []string{"RS256"}})
-	})
-	mux.HandleFunc("GET /"+testTenant+"/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
-		f.jwksHits.Add(1)
-		f.mu.Lock()
-		block, keys := f.block, f.keys
-		f.mu.Unlock()
-		if block != nil {
-			select {
-			case <-block:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		writeJSON(w, map[string]any{"keys": keys})
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	f.issuer = f.srv.URL + "/" + testTenant + "/v2.0"
-
 	k := loadTestKeys()
-	f.publish(
-		rsaJWK(t, "main", &k.main.PublicKey, true),
-		ecJWK(t, "ec", &k.ec.PublicKey),
-		withField(rsaJWK(t, "rs512", &k.second.PublicKey, false), "alg", "RS512"),
-		withField(rsaJWK(t, "enc", &k.second.PublicKey, false), "use", "enc"),
-		rsaJWK(t, "small", &k.small.PublicKey, false),
-		map[string]any{"kty": "RSA", "kid": "broken", "use": "sig", "n": "!!!", "e": "AQAB"},
-		map[string]any{"kty": "oct", "kid": "oct", "k": "c2VjcmV0"},
-	)
-	return f
-}
-
-func (f *fakeEntra) authority() string { return f.srv.URL + "/" + testTenant + "/v2.0" }
-
-// publish replaces the served JWKS.
-func (f *fakeEntra) publish(keys ...map[string]any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.keys = keys
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// rsaJWK is pub as Entra publishes it; withCert adds the x5c and x5t that
-// Entra's keys carry, and Entra's non-standard issuer field.
-func rsaJWK(t testing.TB, kid string, pub *rsa.PublicKey, withCert bool) map[string]any {
-	m := map[string]any{
-		"kty": "RSA", "use": "sig", "kid": kid,
-		"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes()),
-	}
-	if withCert {
-		k := loadTestKeys()
-		var priv *rsa.PrivateKey
-		for _, p := range []*rsa.PrivateKey{k.main, k.second, k.unpublished} {
-			if p.PublicKey.Equal(pub) {
-				priv = p
-			}
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "accounts.accesscontrol.windows.net"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha1.Sum(der)
-		m["x5c"] = []string{base64.StdEncoding.EncodeToString(der)}
-		m["x5t"] = b64(sum[:])
-		m["issuer"] = "https://login.microsoftonline.com/" + testTenant + "/v2.0"
-	}
-	return m
+	tenant := entratest.NewTenant(entratest.WithKey("main", k.main), entratest.WithClock(c.Now))
+	t.Cleanup(tenant.Close)
+	tenant.PublishJWK(ecJWK(t, "ec", &k.ec.PublicKey))
+	tenant.PublishJWK(withField(entratest.RSAJWK("rs512", &k.second.PublicKey), "alg", "RS512"))
+	tenant.PublishJWK(withField(entratest.RSAJWK("enc", &k.second.PublicKey), "use", "enc"))
+	tenant.PublishJWK(entratest.RSAJWK("small", &k.small.PublicKey))
+	tenant.PublishJWK(map[string]any{"kty": "RSA", "kid": "broken", "use": "sig", "n": "!!!", "e": "AQAB"})
+	tenant.PublishJWK(map[string]any{"kty": "oct", "kid": "oct", "k": "c2VjcmV0"})
+	return tenant
 }
 
 func ecJWK(t testing.TB, kid string, pub *ecdsa.PublicKey) map[string]any {
@@ -212,52 +112,48 @@ func withField(m map[string]any, k string, v any) map[string]any {
 	return m
 }
 
-// env is an Authenticator in jwt mode in front of a fakeEntra.
+// env is an Authenticator in jwt mode in front of a tenant.
 type env struct {
-	entra *fakeEntra
-	clock *clock
-	auth  *Authenticator
-	logs  *syncBuffer
+	tenant *entratest.Tenant
+	clock  *clock
+	auth   *entraauth.Authenticator
+	logs   *syncBuffer
 }
 
-func testTuning() tuning {
-	t := defaultTuning()
-	t.retryMin = 10 * time.Millisecond
-	t.retryMax = 40 * time.Millisecond
-	t.fetchTimeout = 5 * time.Second
+func testTuning() entraauth.Tuning {
+	t := entraauth.DefaultTuning()
+	t.RetryMin = 10 * time.Millisecond
+	t.RetryMax = 40 * time.Millisecond
+	t.FetchTimeout = 5 * time.Second
 	return t
 }
 
+// prepareFunc may change the tenant, the settings, the options and the
+// timings before the Authenticator starts.
+type prepareFunc func(*entratest.Tenant, *entraauth.Config, *entraauth.Options, *entraauth.Tuning)
+
 // newReadyEnv is newEnv, once the keys have loaded.
-func newReadyEnv(t testing.TB, prepare func(*fakeEntra, *Options, *tuning)) *env {
+func newReadyEnv(t testing.TB, prepare prepareFunc) *env {
 	t.Helper()
 	e := newEnv(t, prepare)
 	e.waitReady(t)
 	return e
 }
 
-// newEnv starts an Authenticator against a fresh fakeEntra; prepare, when
-// not nil, may change the fake, the options and the timings first.
-func newEnv(t testing.TB, prepare func(*fakeEntra, *Options, *tuning)) *env {
+// newEnv starts an Authenticator against a fresh tenant.
+func newEnv(t testing.TB, prepare prepareFunc) *env {
 	t.Helper()
-	e := &env{entra: newFakeEntra(t), clock: newClock(), logs: &syncBuffer{}}
-	settings := map[string]string{
-		"ENTRA_TENANT_ID": testTenant,
-		"ENTRA_AUDIENCE":  testAudience,
-		"ENTRA_AUTHORITY": e.entra.authority(),
-	}
-	o := Options{
-		Getenv: func(k string) string { return settings[k] },
-		Logger: zerolog.New(e.logs),
-		Now:    e.clock.Now,
-	}
+	c := newClock()
+	e := &env{tenant: newTenant(t, c), clock: c, logs: &syncBuffer{}}
+	cfg := e.tenant.Config()
+	o := entraauth.Options{Logger: zerolog.New(e.logs), Now: c.Now}
 	tune := testTuning()
 	if prepare != nil {
-		prepare(e.entra, &o, &tune)
+		prepare(e.tenant, &cfg, &o, &tune)
 	}
-	a, err := newAuthenticator(t.Context(), o, tune)
+	a, err := entraauth.NewWithTuning(t.Context(), cfg, o, tune)
 	if err != nil {
-		t.Fatalf("newAuthenticator: %v", err)
+		t.Fatalf("entraauth.New: %v", err)
 	}
 	e.auth = a
 	return e
@@ -267,6 +163,9 @@ func (e *env) waitReady(t testing.TB) {
 	t.Helper()
 	eventually(t, 5*time.Second, "the keys to load", e.auth.Ready)
 }
+
+// token mints a token of the env's tenant.
+func (e *env) token(opts ...entratest.TokenOption) string { return e.tenant.Token(opts...) }
 
 // eventually polls cond until it holds or d passes.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
@@ -280,47 +179,6 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// v2Claims are the claims of a valid v2 token at the clock's time.
-func (e *env) v2Claims() jwt.MapClaims {
-	now := e.clock.Now()
-	return jwt.MapClaims{
-		"aud":    testAudience,
-		"iss":    e.entra.issuer,
-		"iat":    now.Add(-time.Minute).Unix(),
-		"nbf":    now.Add(-time.Minute).Unix(),
-		"exp":    now.Add(time.Hour).Unix(),
-		"azp":    eventsAppID,
-		"azpacr": "2",
-		"tid":    testTenant,
-		"sub":    "a1b2c3d4-0000-4000-8000-000000000001",
-		"roles":  []string{"customauthenticationextension.api.endpoint"},
-		"ver":    "2.0",
-	}
-}
-
-// sign signs c; kid "" leaves it out of the header.
-func sign(t testing.TB, method jwt.SigningMethod, key any, kid string, c jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(method, c)
-	if kid != "" {
-		tok.Header["kid"] = kid
-	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatalf("signing: %v", err)
-	}
-	return s
-}
-
-// valid is a valid v2 token signed with the main key.
-func (e *env) valid(t testing.TB, edit func(jwt.MapClaims)) string {
-	c := e.v2Claims()
-	if edit != nil {
-		edit(c)
-	}
-	return sign(t, jwt.SigningMethodRS256, loadTestKeys().main, "main", c)
-}
-
 func request(authorization ...string) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/api/attributeStart", strings.NewReader(`{}`))
 	for _, a := range authorization {
@@ -331,27 +189,30 @@ func request(authorization ...string) *http.Request {
 
 // wantError checks that err is an *Error from the named check, with the
 // status and challenge that go with it, and that it does not leak token.
-func wantError(t testing.TB, err error, check string, status int, token string) *Error {
+// The challenge must be the same for every check: "Bearer" when no token
+// was presented or it could not be judged (503), and otherwise exactly
+// Bearer error="invalid_token".
+func wantError(t testing.TB, err error, check string, status int, token string) *entraauth.Error {
 	t.Helper()
-	var e *Error
+	var e *entraauth.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("got %v, want an *Error from check %q", err, check)
 	}
-	if e.Check != check || e.HTTPStatus() != status {
-		t.Fatalf("got check %q status %d (%v), want check %q status %d", e.Check, e.HTTPStatus(), e, check, status)
+	if e.Check() != check || e.HTTPStatus() != status {
+		t.Fatalf("got check %q status %d (%v), want check %q status %d", e.Check(), e.HTTPStatus(), e, check, status)
 	}
-	ch := e.WWWAuthenticate()
-	switch {
-	case token == "" || status != http.StatusUnauthorized:
-		if ch != "Bearer" {
-			t.Errorf("WWWAuthenticate() = %q, want %q", ch, "Bearer")
-		}
-	default:
-		const prefix = `Bearer error="invalid_token", error_description="`
-		desc, ok := strings.CutPrefix(ch, prefix)
-		if !ok || !strings.HasSuffix(desc, `"`) || strings.ContainsAny(strings.TrimSuffix(desc, `"`), "\"\\") || len(desc) < 5 {
-			t.Errorf("WWWAuthenticate() = %q, want %s...\"", ch, prefix)
-		}
+	if !slices.Contains(entraauth.Checks(), e.Check()) {
+		t.Errorf("check %q is not one of Checks() %q", e.Check(), entraauth.Checks())
+	}
+	want := `Bearer error="invalid_token"`
+	if token == "" || status != http.StatusUnauthorized {
+		want = "Bearer"
+	}
+	if ch := e.WWWAuthenticate(); ch != want {
+		t.Errorf("WWWAuthenticate() = %q, want %q", ch, want)
+	}
+	if !strings.HasPrefix(e.Error(), "entraauth: "+check+": ") {
+		t.Errorf("Error() = %q, want it to start with the check", e.Error())
 	}
 	if token != "" {
 		for _, part := range strings.Split(token, ".") {

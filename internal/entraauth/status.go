@@ -14,16 +14,9 @@ func (a *Authenticator) Describe() string {
 		return "ENTRA_AUTH=off: requests are not authenticated"
 	case ModeEasyAuth:
 		return fmt.Sprintf("ENTRA_AUTH=easyauth: App Service Authentication validates the token; caller, tenant %s and audience %s checked here",
-			orAny(a.set.tenant), orAny(a.set.audience))
+			a.set.tenant, a.set.audience)
 	}
 	return fmt.Sprintf("ENTRA_AUTH=jwt: tenant %s, audience %s, authority %s", a.set.tenant, a.set.audience, a.set.authority)
-}
-
-func orAny(s string) string {
-	if s == "" {
-		return "(not set: any)"
-	}
-	return s
 }
 
 // DiscoveryURL returns the OpenID discovery document's address in jwt
@@ -54,7 +47,3 @@ func (a *Authenticator) WaitReady(ctx context.Context) error {
 	}
 	return nil
 }
-
-// PublicReason is the short reason for a refusal that is safe to send to
-// the caller; it never contains the token or the configured values.
-func (e *Error) PublicReason() string { return e.Reason }

@@ -41,17 +41,17 @@ func (a *Authenticator) authenticateJWT(r *http.Request) *Error {
 	var c claims
 	tok, _, err := a.parser.ParseUnverified(raw, &c)
 	if tok == nil || tok.Header == nil {
-		return reject(checkToken, "the bearer token is not a JWT", errText(err))
+		return reject(CheckMalformed, "the bearer token is not a JWT", errText(err))
 	}
 	if alg, _ := tok.Header["alg"].(string); alg != "RS256" {
-		return reject(checkAlg, "the token is not signed with RS256", "alg is "+q(fmt.Sprint(tok.Header["alg"]))+", want \"RS256\"")
+		return reject(CheckAlgorithm, "the token is not signed with RS256", "alg is "+q(fmt.Sprint(tok.Header["alg"]))+", want \"RS256\"")
 	}
 	if err != nil {
-		return reject(checkToken, "the bearer token is not a JWT", errText(err))
+		return reject(CheckMalformed, "the bearer token is not a JWT", errText(err))
 	}
 	kid, _ := tok.Header["kid"].(string)
 	if kid == "" {
-		return reject(checkKid, "the token names no signing key", "the header has no kid")
+		return reject(CheckUnknownKey, "the token names no signing key", "the header has no kid")
 	}
 	if e := a.checkTime(&c); e != nil {
 		return e
@@ -82,21 +82,21 @@ func (a *Authenticator) authenticateJWT(r *http.Request) *Error {
 func bearerToken(r *http.Request) (string, *Error) {
 	vals := r.Header.Values("Authorization")
 	if len(vals) == 0 || strings.TrimSpace(vals[0]) == "" {
-		return "", &Error{Check: checkHeader, Reason: "no bearer token", Detail: "no Authorization header"}
+		return "", missing(CheckMissingToken, "no bearer token", "no Authorization header")
 	}
 	if len(vals) > 1 {
-		return "", reject(checkHeader, "more than one Authorization header", fmt.Sprintf("%d Authorization headers", len(vals)))
+		return "", reject(CheckMalformed, "more than one Authorization header", fmt.Sprintf("%d Authorization headers", len(vals)))
 	}
 	scheme, tok, _ := strings.Cut(strings.TrimSpace(vals[0]), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "", &Error{Check: checkHeader, Reason: "no bearer token", Detail: "the Authorization scheme is " + q(scheme) + ", want Bearer"}
+		return "", missing(CheckMissingToken, "no bearer token", "the Authorization scheme is "+q(scheme)+", want Bearer")
 	}
 	tok = strings.TrimSpace(tok)
 	if tok == "" {
-		return "", &Error{Check: checkHeader, Reason: "no bearer token", Detail: "the Bearer credentials are empty"}
+		return "", missing(CheckMissingToken, "no bearer token", "the Bearer credentials are empty")
 	}
 	if len(tok) > maxTokenLen {
-		return "", reject(checkToken, "the bearer token is too long", fmt.Sprintf("%d bytes, at most %d", len(tok), maxTokenLen))
+		return "", reject(CheckMalformed, "the bearer token is too long", fmt.Sprintf("%d bytes, at most %d", len(tok), maxTokenLen))
 	}
 	return tok, nil
 }
@@ -115,27 +115,15 @@ func (a *Authenticator) checkTime(c *claims) *Error {
 // lets any iss through and the final one, after the keys arrive, decides.
 func (a *Authenticator) checkClaims(c *claims, snap *keySnapshot, early bool) *Error {
 	if !a.issuerOK(c.Issuer, snap) && !(early && snap == nil) {
-		return reject(checkIss, "the token was not issued by this tenant", "iss is "+q(c.Issuer)+", want one of "+strings.Join(a.issuerList(snap), ", "))
+		return reject(CheckIssuer, "the token was not issued by this tenant", "iss is "+q(c.Issuer)+", want "+a.issuerRule(snap))
 	}
 	if c.Tid != "" && !strings.EqualFold(c.Tid, a.set.tenant) {
-		return reject(checkTid, "the token is for another tenant", "tid is "+q(c.Tid)+", want "+a.set.tenant)
+		return reject(CheckTenant, "the token is for another tenant", "tid is "+q(c.Tid)+", want "+a.set.tenant)
 	}
 	if !slices.ContainsFunc(c.Audience, a.audienceOK) {
-		return reject(checkAud, "the token is not for this extension", "aud is "+q(strings.Join(c.Audience, " "))+", want "+a.set.audience+" or api://{host}/"+a.set.audience)
+		return reject(CheckAudience, "the token is not for this extension", "aud is "+q(strings.Join(c.Audience, " "))+", want "+a.set.audience+" or api://{host}/"+a.set.audience)
 	}
 	return checkCaller(c.Ver, c.Azp, c.AppID)
-}
-
-func (a *Authenticator) issuerOK(iss string, snap *keySnapshot) bool {
-	return iss != "" && (slices.Contains(a.set.issuers, iss) || snap != nil && iss == snap.issuer)
-}
-
-func (a *Authenticator) issuerList(snap *keySnapshot) []string {
-	l := a.set.issuers
-	if snap != nil && !slices.Contains(l, snap.issuer) {
-		l = append(slices.Clip(l), snap.issuer)
-	}
-	return l
 }
 
 // audienceOK accepts the client id (v2 tokens) and the App ID URI
@@ -164,10 +152,10 @@ func checkCaller(ver, azp, appid string) *Error {
 			name, got = "appid", appid
 		}
 	default:
-		return reject(checkVer, "unknown token version", "ver is "+q(ver)+", want \"1.0\" or \"2.0\"")
+		return reject(CheckVersion, "unknown token version", "ver is "+q(ver)+", want \"1.0\" or \"2.0\"")
 	}
-	if !strings.EqualFold(got, eventsAppID) {
-		return reject(checkAzp, "the token was not requested by Microsoft Entra's authentication events service", name+" is "+q(got)+", want "+eventsAppID)
+	if !strings.EqualFold(got, EventsAppID) {
+		return reject(CheckCaller, "the token was not requested by Microsoft Entra's authentication events service", name+" is "+q(got)+", want "+EventsAppID)
 	}
 	return nil
 }
@@ -187,11 +175,11 @@ func (a *Authenticator) keyFor(r *http.Request, kid string, snap *keySnapshot) (
 			if snap == nil {
 				return nil, a.noKeys(waited)
 			}
-			return nil, reject(checkKid, "the token's signing key is not one of the tenant's", "no key has kid "+q(kid))
+			return nil, reject(CheckUnknownKey, "the token's signing key is not one of the tenant's", "no key has kid "+q(kid))
 		}
 	}
 	if why := usableForRS256(k); why != "" {
-		return nil, reject(checkKey, "the token's signing key may not sign RS256 tokens", "key "+q(kid)+" "+why)
+		return nil, reject(CheckUnusableKey, "the token's signing key may not sign RS256 tokens", "key "+q(kid)+" "+why)
 	}
 	return k.pub.(*rsa.PublicKey), nil
 }
@@ -234,22 +222,22 @@ func (a *Authenticator) noKeys(waited error) *Error {
 		a.log.Error().AnErr("fetch_error", cause).Str("discovery", a.keys.discoveryURL).
 			Msg("entraauth: answering 503: the tenant's signing keys have never loaded")
 	}
-	return &Error{Check: checkKeys, Reason: "signing keys not loaded yet, try again", Detail: detail, status: http.StatusServiceUnavailable, withToken: true}
+	return &Error{check: CheckKeysUnavailable, reason: "signing keys not loaded yet, try again", detail: detail, status: http.StatusServiceUnavailable, withToken: true}
 }
 
 // parseError turns a golang-jwt error into an *Error naming the check.
 func parseError(err error, c *claims) *Error {
 	switch {
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return reject(checkSignature, "the token's signature does not verify", errText(err))
+		return reject(CheckSignature, "the token's signature does not verify", errText(err))
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return reject(checkExp, "the token has no expiry", "exp is missing")
+		return reject(CheckExpired, "the token has no expiry", "exp is missing")
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return reject(checkExp, "the token has expired", "exp is "+c.ExpiresAt.UTC().Format(time.RFC3339)+", "+clockSkew.String()+" clock skew allowed")
+		return reject(CheckExpired, "the token has expired", "exp is "+c.ExpiresAt.UTC().Format(time.RFC3339)+", "+clockSkew.String()+" clock skew allowed")
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return reject(checkNbf, "the token is not valid yet", "nbf is "+c.NotBefore.UTC().Format(time.RFC3339)+", "+clockSkew.String()+" clock skew allowed")
+		return reject(CheckNotYetValid, "the token is not valid yet", "nbf is "+c.NotBefore.UTC().Format(time.RFC3339)+", "+clockSkew.String()+" clock skew allowed")
 	}
-	return reject(checkToken, "the bearer token is not a valid JWT", errText(err))
+	return reject(CheckMalformed, "the bearer token is not a valid JWT", errText(err))
 }
 
 func errText(err error) string {

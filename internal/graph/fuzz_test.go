@@ -20,8 +20,8 @@ func addRequestFixtures(f *testing.F) {
 }
 
 // FuzzDecode: whatever the body, Decode does not panic; it either fails
-// with ErrBadRequest, or returns a request whose Email, when it finds one,
-// is trimmed, lowercase and has exactly one '@'. Run it with
+// with ErrBadRequest, or returns a request whose Evidence holds an address
+// (trimmed, lowercase, exactly one '@') or a reason why not, never both. Run it with
 // scripts/fuzz.sh; go test runs the seeds and any saved crashers.
 func FuzzDecode(f *testing.F) {
 	addRequestFixtures(f)
@@ -47,24 +47,29 @@ func FuzzDecode(f *testing.F) {
 		if req == nil {
 			t.Fatal("Decode returned neither a request nor an error")
 		}
-		email, src, ok := req.Email()
-		if !ok {
-			if email != "" || src != "" {
-				t.Fatalf("Email() = %q, %q, false: want empty values when not ok", email, src)
+		e := req.Evidence()
+		if (e.Email == "") == (e.Problem == "") {
+			t.Fatalf("Evidence() = %+v: want exactly one of Email and Problem", e)
+		}
+		if email := e.Email; email != "" {
+			if email != strings.TrimSpace(email) {
+				t.Errorf("Email = %q is not trimmed", email)
 			}
-			return
+			if email != strings.ToLower(email) {
+				t.Errorf("Email = %q is not lowercase", email)
+			}
+			if n := strings.Count(email, "@"); n != 1 {
+				t.Errorf("Email = %q has %d '@', want 1", email, n)
+			}
 		}
-		if email != strings.TrimSpace(email) {
-			t.Errorf("Email() = %q is not trimmed", email)
-		}
-		if email != strings.ToLower(email) {
-			t.Errorf("Email() = %q is not lowercase", email)
-		}
-		if n := strings.Count(email, "@"); n != 1 {
-			t.Errorf("Email() = %q has %d '@', want 1", email, n)
-		}
-		if src != EmailFromIdentity && src != EmailFromAttribute {
-			t.Errorf("Email() source %q", src)
+		switch e.SignIn {
+		case SignInLocal, SignInFederated, SignInNone:
+		case SignInOther:
+			if e.Email != "" {
+				t.Errorf("an unverified sign-in type yielded an address: %+v", e)
+			}
+		default:
+			t.Errorf("Evidence().SignIn = %q", e.SignIn)
 		}
 		// The rest of the request path must not panic either.
 		req.TypedValues(map[string]string{"givenName": "Jo", "extension_x_MemberYear": "2024", "extension_x_Newsletter": "true"})

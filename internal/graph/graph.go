@@ -12,18 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/invitegate/invitegate/internal/invite"
 )
-
-// AuthenticationEventsAppID is the appId of Microsoft's first-party
-// "Azure AD authentication events" service principal, the only legitimate
-// caller of a custom authentication extension. It appears as the azp (v2)
-// or appid (v1) claim of the bearer token.
-const AuthenticationEventsAppID = "99045fe1-7639-4a75-9d4a-577b6ca3810f"
 
 // Event is one of the two sign-up events this project serves.
 type Event int
@@ -148,9 +143,13 @@ type Identity struct {
 	IssuerAssignedID string `json:"issuerAssignedId"`
 }
 
-// ErrBadRequest is wrapped by every error Decode returns: the body is not a
-// request this route accepts.
-var ErrBadRequest = errors.New("bad request")
+// Errors of Decode. Every one wraps ErrBadRequest: the body is not a request
+// this route accepts. ErrTooLarge also says why.
+var (
+	ErrBadRequest = errors.New("bad request")
+	// ErrTooLarge: the body is larger than MaxBodyBytes.
+	ErrTooLarge = fmt.Errorf("%w: body is larger than %d bytes", ErrBadRequest, MaxBodyBytes)
+)
 
 func badRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadRequest}, args...)...)
@@ -168,10 +167,14 @@ func Decode(r io.Reader, ev Event) (*Request, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
 	if err != nil {
-		return nil, badRequest("reading body: %v", err)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, ErrTooLarge
+		}
+		return nil, fmt.Errorf("%w: reading body: %w", ErrBadRequest, err)
 	}
 	if len(body) > MaxBodyBytes {
-		return nil, badRequest("body is larger than %d bytes", MaxBodyBytes)
+		return nil, ErrTooLarge
 	}
 	if !utf8.Valid(body) {
 		return nil, badRequest("body is not valid UTF-8")
@@ -254,13 +257,14 @@ func checkShape(body []byte) error {
 					f.keys = make(map[string]struct{}, 8)
 				}
 				// encoding/json matches struct fields case-insensitively,
-				// so "Data" and "data" would collide too.
-				folded := strings.ToLower(key)
+				// so "Data" and "data" would collide too, and so would
+				// "issuerAssignedId" and "iſſuerAssignedId" (U+017F).
+				folded := foldKey(key)
 				if _, dup := f.keys[folded]; dup {
 					return badRequest("JSON object repeats the key %q", truncate(key))
 				}
 				f.keys[folded] = struct{}{}
-				if len(stack) == 1 && folded == "data" {
+				if len(stack) == 1 && folded == "DATA" {
 					sawData = true
 				}
 				expectKey = false
@@ -335,58 +339,6 @@ func (r *Request) AppID() string {
 		return ""
 	}
 	return id
-}
-
-// EmailSource says where Email found the address.
-type EmailSource string
-
-// Where an email address can come from.
-const (
-	EmailFromIdentity  EmailSource = "identity"
-	EmailFromAttribute EmailSource = "attribute"
-)
-
-// Email returns the address the person verified, trimmed and lowercased,
-// and where it came from. An identity whose signInType is "email" or
-// "emailAddress", or whose issuer is "mail" (email one-time passcode), wins:
-// Entra verified it. Otherwise the "email" or "EmailAddress" attribute
-// (matched case-insensitively) is used, which is how Google and other
-// federated sign-ups carry it. A federated identity's issuerAssignedId is
-// never used: it is an opaque subject chosen by the identity provider.
-// When a verified identity is present but does not hold a usable address,
-// ok is false: the form's attributes never stand in for what Entra
-// verified. ok is also false when no candidate holds something shaped like
-// an address.
-func (r *Request) Email() (email string, src EmailSource, ok bool) {
-	info := r.Data.UserSignUpInfo
-	for _, id := range info.Identities {
-		if strings.EqualFold(id.SignInType, "email") ||
-			strings.EqualFold(id.SignInType, "emailAddress") ||
-			strings.EqualFold(id.Issuer, "mail") {
-			e, ok := invite.NormalizeEmail(id.IssuerAssignedID)
-			if !ok {
-				return "", "", false
-			}
-			return e, EmailFromIdentity, true
-		}
-	}
-	// Two passes keep the choice deterministic whatever the map order:
-	// "email" first, then "EmailAddress".
-	for _, name := range []string{"email", "emailaddress"} {
-		for key, attr := range info.Attributes {
-			if !strings.EqualFold(key, name) {
-				continue
-			}
-			s, isString := attr.stringValue()
-			if !isString {
-				continue
-			}
-			if e, ok := invite.NormalizeEmail(s); ok {
-				return e, EmailFromAttribute, true
-			}
-		}
-	}
-	return "", "", false
 }
 
 func (a AttributeValue) stringValue() (string, bool) {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -11,43 +12,78 @@ func startBody(signUpInfo string) string {
 	return `{"type":"microsoft.graph.authenticationEvent.attributeCollectionStart","data":{"@odata.type":"microsoft.graph.onAttributeCollectionStartCalloutData","authenticationContext":{"correlationId":"c-1","clientServicePrincipal":{"appId":"5F3E2D1C-2222-4B3A-8C9D-1A2B3C4D5E6F"}},"userSignUpInfo":` + signUpInfo + `}}`
 }
 
-func TestEmail(t *testing.T) {
+func TestEvidence(t *testing.T) {
+	const google = `{"signInType":"federated","issuer":"google.com","issuerAssignedId":"1122334455"}`
 	for _, tc := range []struct {
 		name, info string
-		want       string
-		src        EmailSource
+		want       Evidence
 	}{
-		{"email identity", `{"identities":[{"signInType":"email","issuer":"x.onmicrosoft.com","issuerAssignedId":" Jo@Example.ORG "}]}`, "jo@example.org", EmailFromIdentity},
-		{"emailAddress identity", `{"identities":[{"signInType":"emailAddress","issuerAssignedId":"jo@example.org"}]}`, "jo@example.org", EmailFromIdentity},
-		{"mail issuer (one-time passcode)", `{"identities":[{"signInType":"federated","issuer":"mail","issuerAssignedId":"jo@example.org"}]}`, "jo@example.org", EmailFromIdentity},
-		{"signInType casing", `{"identities":[{"signInType":"EMAIL","issuerAssignedId":"jo@example.org"}]}`, "jo@example.org", EmailFromIdentity},
-		{"google: email attribute", `{"identities":[{"signInType":"federated","issuer":"google.com","issuerAssignedId":"1122334455"}],"attributes":{"EmailAddress":{"@odata.type":"microsoft.graph.stringDirectoryAttributeValue","value":"Alex@Gmail.com"}}}`, "alex@gmail.com", EmailFromAttribute},
-		{"no identities, email attribute", `{"attributes":{"email":{"value":"jo@example.org"}}}`, "jo@example.org", EmailFromAttribute},
-		{"attribute name casing", `{"attributes":{"EMAIL":{"value":"jo@example.org"}}}`, "jo@example.org", EmailFromAttribute},
-		{"identity beats a disagreeing attribute", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@example.org"}],"attributes":{"email":{"value":"boss@example.org"}}}`, "jo@example.org", EmailFromIdentity},
-		{"untrusted federated issuer's id is never used", `{"identities":[{"signInType":"federated","issuer":"evil.example","issuerAssignedId":"jo@example.org"}]}`, "", ""},
-		{"email attribute preferred over EmailAddress", `{"attributes":{"EmailAddress":{"value":"b@example.org"},"email":{"value":"a@example.org"}}}`, "a@example.org", EmailFromAttribute},
-		{"non-string attribute ignored", `{"attributes":{"email":{"value":42}}}`, "", ""},
-		{"multiple @", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@evil@example.org"}]}`, "", ""},
-		{"no domain dot", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@localhost"}]}`, "", ""},
-		{"space inside", `{"identities":[{"signInType":"email","issuerAssignedId":"jo bloggs@example.org"}]}`, "", ""},
-		{"table key characters", `{"identities":[{"signInType":"email","issuerAssignedId":"jo/../x@example.org"}]}`, "", ""},
-		{"plus tag kept", `{"identities":[{"signInType":"email","issuerAssignedId":"Jo+News@example.org"}]}`, "jo+news@example.org", EmailFromIdentity},
-		{"Unicode look-alike kept distinct", `{"identities":[{"signInType":"email","issuerAssignedId":"ｊｏ@example.org"}]}`, "ｊｏ@example.org", EmailFromIdentity},
-		{"unusable verified identity does not fall back to the form", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@evil@example.org"}],"attributes":{"email":{"value":"jo@example.org"}}}`, "", ""},
-		{"nothing", `{}`, "", ""},
+		{"email identity", `{"identities":[{"signInType":"email","issuer":"x.onmicrosoft.com","issuerAssignedId":" Jo@Example.ORG "}]}`,
+			Evidence{SignIn: SignInLocal, Email: "jo@example.org"}},
+		{"emailAddress identity", `{"identities":[{"signInType":"emailAddress","issuerAssignedId":"jo@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Email: "jo@example.org"}},
+		{"mail issuer (one-time passcode)", `{"identities":[{"signInType":"federated","issuer":"mail","issuerAssignedId":"jo@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Email: "jo@example.org"}},
+		{"signInType casing", `{"identities":[{"signInType":"EMAIL","issuerAssignedId":"jo@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Email: "jo@example.org"}},
+		{"google: EmailAddress attribute", `{"identities":[` + google + `],"attributes":{"EmailAddress":{"@odata.type":"microsoft.graph.stringDirectoryAttributeValue","value":"Alex@Gmail.com"}}}`,
+			Evidence{SignIn: SignInFederated, Email: "alex@gmail.com", Issuer: "google.com", Subject: "1122334455", Attribute: attr("EmailAddress", "Alex@Gmail.com")}},
+		{"google without an email attribute", `{"identities":[` + google + `]}`,
+			Evidence{SignIn: SignInFederated, Problem: NoEmailAttribute, Issuer: "google.com", Subject: "1122334455"}},
+		{"any federated issuer is reported, not judged", `{"identities":[{"signInType":"federated","issuer":"https://idp.evil.example/","issuerAssignedId":"jo@example.org"}],"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInFederated, Email: "jo@example.org", Issuer: "https://idp.evil.example/", Subject: "jo@example.org", Attribute: attr("email", "jo@example.org")}},
+		{"two federated identities that disagree", `{"identities":[` + google + `,{"signInType":"federated","issuer":"facebook.com","issuerAssignedId":"99"}],"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInFederated, Problem: AmbiguousIdentities, Attribute: attr("email", "jo@example.org")}},
+		{"the same federated identity twice", `{"identities":[` + google + `,` + google + `],"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInFederated, Email: "jo@example.org", Issuer: "google.com", Subject: "1122334455", Attribute: attr("email", "jo@example.org")}},
+		{"userName identity proves no address", `{"identities":[{"signInType":"userName","issuer":"x.onmicrosoft.com","issuerAssignedId":"jo"}],"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInOther, Problem: UnverifiedSignInType, SignInType: "userName", Attribute: attr("email", "jo@example.org")}},
+		{"phoneNumber identity proves no address", `{"identities":[{"signInType":"phoneNumber","issuer":"x.onmicrosoft.com","issuerAssignedId":"+15550100"}],"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInOther, Problem: UnverifiedSignInType, SignInType: "phoneNumber", Attribute: attr("email", "jo@example.org")}},
+		{"no identities, email attribute", `{"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInNone, Email: "jo@example.org", Attribute: attr("email", "jo@example.org")}},
+		{"empty identities array", `{"identities":[],"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInNone, Email: "jo@example.org", Attribute: attr("email", "jo@example.org")}},
+		{"attribute name casing", `{"attributes":{"EMAIL":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInNone, Email: "jo@example.org", Attribute: attr("EMAIL", "jo@example.org")}},
+		{"identity beats a disagreeing attribute", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@example.org"}],"attributes":{"email":{"value":"boss@example.org"}}}`,
+			Evidence{SignIn: SignInLocal, Email: "jo@example.org", Attribute: attr("email", "boss@example.org")}},
+		{"email attribute preferred over EmailAddress", `{"attributes":{"EmailAddress":{"value":"b@example.org"},"email":{"value":"a@example.org"}}}`,
+			Evidence{SignIn: SignInNone, Email: "a@example.org", Attribute: attr("email", "a@example.org")}},
+		{"non-string attribute ignored", `{"attributes":{"email":{"value":42}}}`,
+			Evidence{SignIn: SignInNone, Problem: NoEmailAttribute}},
+		{"multiple @", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@evil@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Problem: NoAddressInIdentity}},
+		{"no domain dot", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@localhost"}]}`,
+			Evidence{SignIn: SignInLocal, Problem: NoAddressInIdentity}},
+		{"space inside", `{"identities":[{"signInType":"email","issuerAssignedId":"jo bloggs@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Problem: NoAddressInIdentity}},
+		{"table key characters", `{"identities":[{"signInType":"email","issuerAssignedId":"jo/../x@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Problem: NoAddressInIdentity}},
+		{"plus tag kept", `{"identities":[{"signInType":"email","issuerAssignedId":"Jo+News@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Email: "jo+news@example.org"}},
+		{"fullwidth look-alike kept distinct", `{"identities":[{"signInType":"email","issuerAssignedId":"ｊｏ@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Email: "ｊｏ@example.org"}},
+		{"Ångström sign refused", `{"identities":[{"signInType":"email","issuerAssignedId":"\u212Bsa@example.org"}]}`,
+			Evidence{SignIn: SignInLocal, Problem: NoAddressInIdentity}},
+		{"unusable verified identity does not fall back to the form", `{"identities":[{"signInType":"email","issuerAssignedId":"jo@evil@example.org"}],"attributes":{"email":{"value":"jo@example.org"}}}`,
+			Evidence{SignIn: SignInLocal, Problem: NoAddressInIdentity, Attribute: attr("email", "jo@example.org")}},
+		{"nothing", `{}`, Evidence{SignIn: SignInNone, Problem: NoEmailAttribute}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := Decode(strings.NewReader(startBody(tc.info)), AttributeCollectionStart)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, src, ok := req.Email()
-			if got != tc.want || src != tc.src || ok != (tc.want != "") {
-				t.Fatalf("Email() = %q, %q, %v; want %q, %q", got, src, ok, tc.want, tc.src)
+			if got := req.Evidence(); got != tc.want {
+				t.Fatalf("Evidence() =\n  %+v\nwant\n  %+v", got, tc.want)
 			}
 		})
 	}
+}
+
+func attr(key, value string) struct{ Key, Value string } {
+	return struct{ Key, Value string }{key, value}
 }
 
 func TestDecodeRejects(t *testing.T) {
@@ -143,5 +179,63 @@ func TestResponses(t *testing.T) {
 	}
 	if Block(AttributeCollectionStart, "", "x").Continues() || !Prefill(nil).Continues() {
 		t.Error("Continues() is wrong")
+	}
+}
+
+// TestDuplicateKeysFoldedLikeEncodingJSON: a key that encoding/json would
+// match to the same field as another key of the object is a duplicate,
+// however it is spelt. Each pair is first shown to collide in
+// encoding/json itself (the bypass), then to be refused by Decode.
+func TestDuplicateKeysFoldedLikeEncodingJSON(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"issuerAssignedId", "ISSUERASSIGNEDID"},
+		{"issuerAssignedId", "i\u017f\u017fuerAssignedId"}, // long s folds to s
+		{"signInType", "\u017fignInType"},
+		{"identities", "identitie\u017f"},
+		{"correlationId", "correlationId"},
+	} {
+		var v struct {
+			Field string `json:"issuerAssignedId"`
+		}
+		probe := `{"` + pair[1] + `":"x"}`
+		if pair[0] == "issuerAssignedId" {
+			if err := json.Unmarshal([]byte(probe), &v); err != nil || v.Field != "x" {
+				t.Fatalf("encoding/json does not match %q to field %q (got %q, %v): the test's premise is wrong", pair[1], pair[0], v.Field, err)
+			}
+		}
+		info := `{"identities":[{"signInType":"federated","issuer":"google.com","` + pair[0] + `":"1","` + pair[1] + `":"2"}]}`
+		if pair[0] != "issuerAssignedId" {
+			info = `{"identities":[{"` + pair[0] + `":"a","` + pair[1] + `":"b"}]}`
+		}
+		_, err := Decode(strings.NewReader(startBody(info)), AttributeCollectionStart)
+		if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "repeats the key") {
+			t.Errorf("keys %q and %q in one object: Decode = %v, want a repeated-key error", pair[0], pair[1], err)
+		}
+	}
+	// Keys that encoding/json keeps apart are not duplicates.
+	if _, err := Decode(strings.NewReader(startBody(`{"attributes":{"city":{"value":"a"},"cities":{"value":"b"}}}`)), AttributeCollectionStart); err != nil {
+		t.Errorf("distinct keys refused: %v", err)
+	}
+}
+
+func TestFoldKey(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"data", "DATA", true},
+		{"\u212Aey", "key", true}, // Kelvin sign
+		{"\u017F", "s", true},
+		{"\u00C5", "\u00E5", true},
+		{"\u212B", "\u00E5", true}, // Ångström sign folds with å
+		{"\u0130", "i", false},     // dotted capital I has no simple fold to i
+		{"a", "b", false},
+	} {
+		if got := foldKey(tc.a) == foldKey(tc.b); got != tc.same {
+			t.Errorf("foldKey(%q) == foldKey(%q) is %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+		if eq := bytes.EqualFold([]byte(tc.a), []byte(tc.b)); eq != tc.same {
+			t.Errorf("bytes.EqualFold(%q, %q) = %v: the table disagrees with the standard library", tc.a, tc.b, eq)
+		}
 	}
 }

@@ -67,15 +67,17 @@ func checkShapeTokens(body []byte) error {
 		if top.keys == nil {
 			top.keys = make(map[string]struct{}, 8)
 		}
-		// encoding/json matches struct fields case-insensitively, so "Data"
-		// and "data" would collide too.
-		folded := strings.ToLower(key)
-		if _, dup := top.keys[folded]; dup {
-			return badRequest("JSON object repeats the key %q", truncate(key))
+		// encoding/json matches struct fields with bytes.EqualFold, so
+		// any two keys it folds together collide. Compared pairwise here,
+		// independently of foldKey.
+		for seen := range top.keys {
+			if bytes.EqualFold([]byte(seen), []byte(key)) {
+				return badRequest("JSON object repeats the key %q", truncate(key))
+			}
 		}
-		top.keys[folded] = struct{}{}
+		top.keys[key] = struct{}{}
 		top.expect = false
-		if len(stack) == 1 && folded == "data" {
+		if len(stack) == 1 && bytes.EqualFold([]byte(key), []byte("data")) {
 			sawData = true
 		}
 	}
@@ -97,7 +99,8 @@ func FuzzCheckShape(f *testing.F) {
 		f.Add(bodies[name])
 	}
 	for _, s := range []string{`{"data":{}}`, `{"data":{},"Data":1}`, `{"a":"\\"","data":[{"x":1,"x":2}]}`,
-		`{"da\u0074a":{}, "data":{}}`, `[]`, `{}`, `{"data":{}} {}`, `{"data":"}"}`, `{"data":{"k":"\\\\","k":1}}`} {
+		`{"da\u0074a":{}, "data":{}}`, `[]`, `{}`, `{"data":{}} {}`, `{"data":"}"}`, `{"data":{"k":"\\\\","k":1}}`,
+		`{"data":{"issuerAssignedId":1,"iſſuerAssignedId":2}}`, `{"data":{"K":1,"k":2}}`, `{"Kata":1,"data":{}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

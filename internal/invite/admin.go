@@ -8,6 +8,10 @@ import (
 // ErrExists: Create found an invitation with that key already.
 var ErrExists = errors.New("invitation already exists")
 
+// ErrTooLarge: a value of the invitation is larger than the store keeps.
+// Nothing was written. It is bad input, not a store failure.
+var ErrTooLarge = errors.New("invitation too large to store")
+
 // AdminStore is what administration tools need beyond Store: changing an
 // invitation without losing a sign-up the gate records at the same moment,
 // and reading the per-address records of sign-ups through whole-domain

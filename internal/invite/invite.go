@@ -105,6 +105,9 @@ type Match struct {
 	DomainApp    *Invitation
 	DomainAny    *Invitation
 	DomainLoaded time.Time // when the domain invitations consulted were read
+	// Approvals are the address's approvals to sign up (see Approval),
+	// read in the same round trip; expired ones may be among them.
+	Approvals []Approval
 }
 
 // DomainOf returns "@domain" for an address, the subject of a whole-domain

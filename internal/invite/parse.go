@@ -8,17 +8,23 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/invitegate/invitegate/internal/guid"
 )
 
 // NormalizeEmail trims and lowercases s and checks that it has the shape of
 // one address: exactly one "@", a non-empty local part, a dotted domain, and
 // none of the characters that Azure Table keys forbid or that never appear
-// in a deliverable address. It does not fold Unicode look-alikes:
-// "ｊｏ@example.org" stays distinct from "jo@example.org". The gate and the
-// admin CLI use it, so both sides agree on every key.
+// in a deliverable address. The address must already be in its canonical
+// form (see Canonical): look-alikes are refused, never folded, so
+// "ｊｏ@example.org" stays distinct from "jo@example.org" and the Ångström
+// sign never matches "å". The gate and the admin CLI use it, so both sides
+// agree on every key.
 func NormalizeEmail(s string) (string, bool) {
 	t := strings.TrimSpace(s)
-	if lowersToASCII(t) {
+	if !Canonical(t) {
 		return "", false
 	}
 	e := strings.ToLower(t)
@@ -35,16 +41,25 @@ func NormalizeEmail(s string) (string, bool) {
 	return e, validKeyChars(e)
 }
 
-// lowersToASCII reports whether s holds a non-ASCII character whose lower
-// case is ASCII, such as the Kelvin sign U+212A (→ k) or U+0130 (→ i):
-// lowercasing would turn a look-alike into an invited address.
-func lowersToASCII(s string) bool {
+// Canonical reports whether s is its own canonical form, so that
+// lowercasing it cannot make it equal to a different address: s is in
+// Unicode normalization form C, and every character is either lowercase
+// already or the uppercase partner of its lowercase (É ↔ é). Characters
+// that lowercase to a letter whose uppercase is someone else are refused:
+// the Kelvin sign U+212A (→ k), the Ångström sign U+212B (→ å), the Ohm
+// sign U+2126 (→ ω), dotted capital I U+0130 (→ i), titlecase digraphs.
+// A decomposed "å" (a + U+030A) is refused too, rather than composed:
+// mail systems need not treat the two spellings as one mailbox.
+func Canonical(s string) bool {
 	for _, c := range s {
-		if c >= utf8.RuneSelf && unicode.ToLower(c) < utf8.RuneSelf {
-			return true
+		if c < utf8.RuneSelf {
+			continue
+		}
+		if l := unicode.ToLower(c); l != c && unicode.ToUpper(l) != c {
+			return false
 		}
 	}
-	return false
+	return norm.NFC.IsNormalString(s)
 }
 
 func validDomain(d string) bool {
@@ -68,8 +83,8 @@ func validKeyChars(s string) bool {
 // an email address, or "@domain.tld" for every address of a domain.
 func ParseSubject(s string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
-	if lowersToASCII(s) {
-		return "", fmt.Errorf("%q holds a character that only looks like an ASCII letter", s)
+	if !Canonical(strings.TrimSpace(s)) {
+		return "", fmt.Errorf("%q holds a character that only looks like another one (such as the Kelvin or Ångström sign), or is not in Unicode normal form C: type the address again", s)
 	}
 	if strings.HasPrefix(t, "@") {
 		if !validDomain(t[1:]) {
@@ -84,10 +99,9 @@ func ParseSubject(s string) (string, error) {
 	return e, nil
 }
 
-var guidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-// IsGUID reports whether s is a GUID in its canonical, lowercase form.
-func IsGUID(s string) bool { return guidPattern.MatchString(s) }
+// IsGUID reports whether s is a GUID in its canonical, lowercase form. It
+// is guid.Valid, the one GUID rule of the project; callers lowercase first.
+func IsGUID(s string) bool { return guid.Valid(s) }
 
 // ParseApp parses an application id: "" or "*" means any application,
 // otherwise a GUID (the application's appId).
@@ -108,9 +122,14 @@ var durationPattern = regexp.MustCompile(`^(\d+)([mhdw])$`)
 //
 //   - a date, 2027-01-31: valid through the end of that day, UTC;
 //   - an RFC 3339 time, 2027-01-31T17:00:00Z: valid until that instant;
-//   - a duration, 90m, 12h, 30d or 2w: valid for that long from now.
+//   - a duration, 30d or 2w (days), 12h (hours) or 90m (minutes): valid
+//     through the end of the UTC day, hour or minute that it reaches, so
+//     30d is the date 30 days from today, like a date.
 //
-// "" and "never" mean no expiry (the zero time).
+// A duration thus resolves to the same expiry all through one day (hour,
+// minute): re-running an import the same day changes nothing, and
+// re-running it on a later day moves the expiry on. "" and "never" mean no
+// expiry (the zero time).
 func ParseExpiry(s string, now time.Time) (time.Time, error) {
 	t := strings.TrimSpace(s)
 	switch strings.ToLower(t) {
@@ -127,8 +146,10 @@ func ParseExpiry(s string, now time.Time) (time.Time, error) {
 		n, err := strconv.Atoi(m[1])
 		if err == nil && n > 0 && n <= 100*366*24*60 {
 			unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+			step := min(unit, 24*time.Hour) // weeks count in days
 			if time.Duration(n) <= time.Duration(1<<62)/unit {
-				return now.Add(time.Duration(n) * unit).UTC().Truncate(time.Second), nil
+				// Truncate counts from the zero time, so whole days are UTC days.
+				return now.UTC().Truncate(step).Add(time.Duration(n)*unit + step), nil
 			}
 		}
 	}

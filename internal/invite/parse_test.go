@@ -17,10 +17,12 @@ func TestParseExpiry(t *testing.T) {
 		{"2027-01-31", time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), false}, // through the end of that day, UTC
 		{"2027-01-31T17:00:00Z", time.Date(2027, 1, 31, 17, 0, 0, 0, time.UTC), false},
 		{"2027-01-31T17:00:00+02:00", time.Date(2027, 1, 31, 15, 0, 0, 0, time.UTC), false},
-		{"30d", time.Date(2026, 12, 26, 9, 30, 15, 0, time.UTC), false},
-		{"12h", time.Date(2026, 11, 26, 21, 30, 15, 0, time.UTC), false},
-		{"2w", time.Date(2026, 12, 10, 9, 30, 15, 0, time.UTC), false},
-		{"90m", time.Date(2026, 11, 26, 11, 0, 15, 0, time.UTC), false},
+		// A duration lasts through the end of the UTC day (hour, minute) it reaches.
+		{"30d", time.Date(2026, 12, 27, 0, 0, 0, 0, time.UTC), false},
+		{"1d", time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), false},
+		{"2w", time.Date(2026, 12, 11, 0, 0, 0, 0, time.UTC), false},
+		{"12h", time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC), false},
+		{"90m", time.Date(2026, 11, 26, 11, 1, 0, 0, time.UTC), false},
 		{"31/01/2027", time.Time{}, true},
 		{"2027-02-30", time.Time{}, true},
 		{"0d", time.Time{}, true},
@@ -48,6 +50,14 @@ func TestParseSubject(t *testing.T) {
 		"jo#1@example.org":             "",
 		"\u212Aim.l\u0130@example.org": "", // Kelvin sign and dotted I lowercase to ASCII: look-alikes of kim.li@
 		"ÉLISE@example.fr":             "élise@example.fr",
+		"\u212Bsa@example.org":         "", // Ångström sign: lowercases to å, the invitation of åsa@
+		"\u00C5sa@example.org":         "åsa@example.org",
+		"a\u030Asa@example.org":        "", // decomposed å: not NFC
+		"\u2126mega@example.org":       "", // Ohm sign → ω, whose uppercase is Ω
+		"\u01C5ungla@example.org":      "", // titlecase ǅ
+		"ΣΟΦΊΑ@example.gr":             "σοφία@example.gr",
+		"straße@example.de":            "straße@example.de",
+		"@\u212Aelvin.example":         "",
 	} {
 		got, err := ParseSubject(in)
 		if got != want || (err != nil) != (want == "") {
@@ -84,6 +94,30 @@ func TestParseAttribute(t *testing.T) {
 		n, v, err := ParseAttribute(in)
 		if n != want[0] || v != want[1] || (err != nil) != (want[0] == "") {
 			t.Errorf("ParseAttribute(%q) = %q, %q, %v; want %q", in, n, v, err, want)
+		}
+	}
+}
+
+// A relative expiry is the same all through its unit, so re-running an
+// import a moment later changes nothing; on the next day it moves on.
+func TestParseExpiryStableWithinUnit(t *testing.T) {
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in        string
+		from, to  time.Time // the first and last instant of one unit
+		want, nxt time.Time // the expiry within it, and just after it
+	}{
+		{"30d", day, day.Add(24*time.Hour - time.Nanosecond), time.Date(2026, 12, 27, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 28, 0, 0, 0, 0, time.UTC)},
+		{"12h", day.Add(9 * time.Hour), day.Add(10*time.Hour - time.Nanosecond), day.Add(22 * time.Hour), day.Add(23 * time.Hour)},
+		{"5m", day.Add(time.Minute), day.Add(2*time.Minute - time.Nanosecond), day.Add(7 * time.Minute), day.Add(8 * time.Minute)},
+	} {
+		for _, now := range []time.Time{tc.from, tc.from.Add(time.Second), tc.to, tc.to.In(time.FixedZone("UTC-10", -10*3600))} {
+			if got, err := ParseExpiry(tc.in, now); err != nil || !got.Equal(tc.want) {
+				t.Errorf("ParseExpiry(%q) at %v = %v, %v; want %v", tc.in, now, got, err, tc.want)
+			}
+		}
+		if got, _ := ParseExpiry(tc.in, tc.to.Add(time.Nanosecond)); !got.Equal(tc.nxt) {
+			t.Errorf("ParseExpiry(%q) at %v = %v, want %v", tc.in, tc.to.Add(time.Nanosecond), got, tc.nxt)
 		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 type Store interface {
 	// Match finds the invitations that could admit email (normalised) to
 	// app ("" when unknown): the address's own ones read live, and the
-	// whole-domain ones. It costs at most one store round trip.
+	// whole-domain ones; and the address's approvals. It costs one store
+	// round trip (more only when the service splits its answer into
+	// pages).
 	Match(ctx context.Context, email, app string) (Match, error)
 
 	// Redeem records that email signed up through inv in the sign-up
@@ -20,6 +22,10 @@ type Store interface {
 	// invitation the record is kept per address. recorded is false when the
 	// correlationID had been counted before.
 	Redeem(ctx context.Context, inv Invitation, email, correlationID string, at time.Time) (recorded bool, err error)
+
+	// Approve records the approval a for a.Email, replacing an earlier one with
+	// the same binding. Match returns it while it lives.
+	Approve(ctx context.Context, a Approval) error
 
 	// Init creates the invitation table when it is missing.
 	Init(ctx context.Context) error

@@ -4,36 +4,56 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/rs/zerolog"
 
 	"github.com/invitegate/invitegate/internal/entraauth"
+	"github.com/invitegate/invitegate/internal/entraauth/entratest"
 	"github.com/invitegate/invitegate/internal/invite/invitetest"
 	"github.com/invitegate/invitegate/internal/server"
 )
 
 // This file runs forged and broken tokens through the whole server with the
-// real entraauth.Authenticator, which fetches real keys over HTTP from a
-// fake tenant. Every rejection must happen before the store is touched.
+// real entraauth.Authenticator, which fetches real keys over HTTP from an
+// entratest tenant. Every rejection must happen before the store is
+// touched, and every refused token must get the same answer.
 
 const (
-	entraTenant   = "7d1c0b6e-1111-4a2b-9c3d-0a0b0c0d0e0f"
-	entraAudience = "c0ffee00-1234-4abc-9def-00112233aabb"
-	entraCaller   = "99045fe1-7639-4a75-9d4a-577b6ca3810f" // the authentication events service
-	entraOther    = "0badbad0-2222-4bbb-8ccc-0123456789ab"
+	entraTenant = entratest.TenantID
+	entraOther  = "0badbad0-2222-4bbb-8ccc-0123456789ab"
 )
+
+// entraKeys are the signing key of the tenants of these tests and a key of
+// nobody's, minted once (RSA generation is slow).
+var entraKeys = sync.OnceValue(func() [2]*rsa.PrivateKey {
+	var keys [2]*rsa.PrivateKey
+	for i := range keys {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		keys[i] = k
+	}
+	return keys
+})
+
+// newEntraTenant starts a tenant that signs with entraKeys()[0] as "main".
+func newEntraTenant(t *testing.T) *entratest.Tenant {
+	t.Helper()
+	tenant := entratest.NewTenant(entratest.WithKey("main", entraKeys()[0]))
+	t.Cleanup(tenant.Close)
+	return tenant
+}
 
 // entraStartBody is an OnAttributeCollectionStart request as Entra sends it.
 const entraStartBody = `{
@@ -62,41 +82,6 @@ const entraStartBody = `{
   }
 }`
 
-// entraTenantServer serves a tenant's discovery document and JWKS.
-type entraTenantServer struct {
-	srv  *httptest.Server
-	key  *rsa.PrivateKey // published as kid "main"
-	down atomic.Bool
-}
-
-func newEntraTenantServer(t *testing.T, key *rsa.PrivateKey) *entraTenantServer {
-	t.Helper()
-	s := &entraTenantServer{key: key}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /"+entraTenant+"/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		if s.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"issuer": s.issuer(), "jwks_uri": s.srv.URL + "/" + entraTenant + "/discovery/v2.0/keys"})
-	})
-	mux.HandleFunc("GET /"+entraTenant+"/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
-		b64 := base64.RawURLEncoding.EncodeToString
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{
-			"kty": "RSA", "use": "sig", "kid": "main",
-			"n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes()),
-		}}})
-	})
-	s.srv = httptest.NewServer(mux)
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *entraTenantServer) authority() string { return s.srv.URL + "/" + entraTenant + "/v2.0" }
-func (s *entraTenantServer) issuer() string    { return s.authority() }
-
 // entraGate is the server with a real Authenticator in front of a store
 // that counts calls.
 type entraGate struct {
@@ -105,22 +90,15 @@ type entraGate struct {
 	auth  *entraauth.Authenticator
 }
 
-func newEntraGate(t *testing.T, tenant *entraTenantServer, settings map[string]string) entraGate {
+func newEntraGate(t *testing.T, cfg entraauth.Config) entraGate {
 	t.Helper()
-	auth, err := entraauth.New(t.Context(), entraauth.Options{
-		Getenv:  func(k string) string { return settings[k] },
-		MaxWait: 100 * time.Millisecond,
-	})
+	auth, err := entraauth.New(t.Context(), cfg, entraauth.Options{MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := invitetest.NewMemory()
 	h := server.New(server.Deps{Store: store, Auth: auth, Log: zerolog.Nop(), StoreTimeout: 200 * time.Millisecond})
 	return entraGate{h: h, store: store, auth: auth}
-}
-
-func jwtSettings(tenant *entraTenantServer) map[string]string {
-	return map[string]string{"ENTRA_TENANT_ID": entraTenant, "ENTRA_AUDIENCE": entraAudience, "ENTRA_AUTHORITY": tenant.authority()}
 }
 
 func (g entraGate) post(headers http.Header) *httptest.ResponseRecorder {
@@ -174,83 +152,40 @@ func wantRejected(t *testing.T, g entraGate, rec *httptest.ResponseRecorder, sta
 
 func TestEntraAuthThroughServer(t *testing.T) {
 	t.Parallel()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenant := newEntraTenantServer(t, key)
-
-	v2 := func() jwt.MapClaims {
-		now := time.Now()
-		return jwt.MapClaims{
-			"aud": entraAudience, "iss": tenant.issuer(), "azp": entraCaller, "tid": entraTenant, "ver": "2.0",
-			"iat": now.Add(-time.Minute).Unix(), "nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix(),
-		}
-	}
-	signed := func(method jwt.SigningMethod, k any, kid string, edit func(jwt.MapClaims)) string {
-		c := v2()
-		if edit != nil {
-			edit(c)
-		}
-		tok := jwt.NewWithClaims(method, c)
-		tok.Header["kid"] = kid
-		s, err := tok.SignedString(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	valid := func(edit func(jwt.MapClaims)) string { return signed(jwt.SigningMethodRS256, key, "main", edit) }
-	pubPEM := func() []byte {
-		der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	}
+	tenant := newEntraTenant(t)
+	other := entraKeys()[1]
 
 	tests := []struct {
 		name   string
 		auth   func() string // the Authorization header; "" sends none
 		status int
 	}{
-		{"valid v2", func() string { return "Bearer " + valid(nil) }, http.StatusOK},
-		{"valid v1", func() string {
-			return "Bearer " + valid(func(c jwt.MapClaims) {
-				c["ver"], c["appid"], c["iss"] = "1.0", entraCaller, "https://sts.windows.net/"+entraTenant+"/"
-				c["aud"] = "api://invitegate-fn.azurewebsites.net/" + entraAudience
-				delete(c, "azp")
-			})
+		{"valid v2", func() string { return "Bearer " + tenant.Token() }, http.StatusOK},
+		{"valid v1", func() string { return "Bearer " + tenant.Token(entratest.V1("invitegate-fn.azurewebsites.net")) }, http.StatusOK},
+		{"tenant-domain issuer", func() string {
+			return "Bearer " + tenant.Token(entratest.WithIssuer("https://contoso.ciamlogin.com/"+entraTenant+"/v2.0"))
 		}, http.StatusOK},
 		{"expired", func() string {
-			return "Bearer " + valid(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-10 * time.Minute).Unix() })
+			return "Bearer " + tenant.Token(entratest.WithExpiry(time.Now().Add(-10*time.Minute)))
 		}, http.StatusUnauthorized},
 		{"not yet valid", func() string {
-			return "Bearer " + valid(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(10 * time.Minute).Unix() })
+			return "Bearer " + tenant.Token(entratest.WithNotBefore(time.Now().Add(10*time.Minute)))
 		}, http.StatusUnauthorized},
-		{"wrong audience", func() string { return "Bearer " + valid(func(c jwt.MapClaims) { c["aud"] = entraOther }) }, http.StatusUnauthorized},
-		{"wrong azp", func() string { return "Bearer " + valid(func(c jwt.MapClaims) { c["azp"] = entraOther }) }, http.StatusUnauthorized},
+		{"wrong audience", func() string { return "Bearer " + tenant.Token(entratest.WithAudience(entraOther)) }, http.StatusUnauthorized},
+		{"wrong azp", func() string { return "Bearer " + tenant.Token(entratest.WithAzp(entraOther)) }, http.StatusUnauthorized},
 		{"wrong issuer", func() string {
-			return "Bearer " + valid(func(c jwt.MapClaims) { c["iss"] = "https://evil.example/" + entraTenant + "/v2.0" })
+			return "Bearer " + tenant.Token(entratest.WithIssuer("https://evil.example/"+entraTenant+"/v2.0"))
 		}, http.StatusUnauthorized},
-		{"other tenant", func() string { return "Bearer " + valid(func(c jwt.MapClaims) { c["tid"] = entraOther }) }, http.StatusUnauthorized},
-		{"alg none", func() string {
-			return "Bearer " + signed(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "main", nil)
+		{"other tenant", func() string { return "Bearer " + tenant.Token(entratest.WithTenant(entraOther)) }, http.StatusUnauthorized},
+		{"alg none", func() string { return "Bearer " + tenant.Token(entratest.WithAlg("none")) }, http.StatusUnauthorized},
+		{"HS256 keyed with the public key", func() string { return "Bearer " + tenant.Token(entratest.WithAlg("HS256")) }, http.StatusUnauthorized},
+		{"unknown kid", func() string {
+			return "Bearer " + tenant.Token(entratest.SignedWith(other), entratest.WithKID("forged"))
 		}, http.StatusUnauthorized},
-		{"HS256 keyed with the public key", func() string {
-			return "Bearer " + signed(jwt.SigningMethodHS256, pubPEM(), "main", nil)
-		}, http.StatusUnauthorized},
-		{"unknown kid", func() string { return "Bearer " + signed(jwt.SigningMethodRS256, other, "forged", nil) }, http.StatusUnauthorized},
-		{"signed by another key", func() string { return "Bearer " + signed(jwt.SigningMethodRS256, other, "main", nil) }, http.StatusUnauthorized},
+		{"signed by another key", func() string { return "Bearer " + tenant.Token(entratest.SignedWith(other)) }, http.StatusUnauthorized},
 		{"tampered payload", func() string {
-			parts := strings.Split(valid(nil), ".")
-			c := v2()
-			c["sub"] = "someone-else"
-			b, _ := json.Marshal(c)
+			parts := strings.Split(tenant.Token(), ".")
+			b, _ := json.Marshal(tenant.Claims(entratest.WithClaim("sub", "someone-else")))
 			parts[1] = base64.RawURLEncoding.EncodeToString(b)
 			return "Bearer " + strings.Join(parts, ".")
 		}, http.StatusUnauthorized},
@@ -262,7 +197,7 @@ func TestEntraAuthThroughServer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			g := newEntraGate(t, tenant, jwtSettings(tenant))
+			g := newEntraGate(t, tenant.Config())
 			waitEntraReady(t, g.auth)
 			h := http.Header{}
 			authz := tt.auth()
@@ -278,40 +213,74 @@ func TestEntraAuthThroughServer(t *testing.T) {
 			}
 			wantRejected(t, g, rec, tt.status, strings.TrimPrefix(authz, "Bearer "))
 			if ch := rec.Header().Get("WWW-Authenticate"); strings.HasPrefix(authz, "Bearer ") && len(authz) > len("Bearer ") &&
-				!strings.HasPrefix(ch, `Bearer error="invalid_token"`) {
-				t.Errorf("WWW-Authenticate %q for a presented token, want error=\"invalid_token\"", ch)
+				ch != `Bearer error="invalid_token"` {
+				t.Errorf("WWW-Authenticate %q for a presented token, want Bearer error=\"invalid_token\"", ch)
 			}
 		})
 	}
 }
 
+// TestRefusedTokensLookAlike shows that an unauthenticated caller learns
+// nothing from a refusal but that it was refused: a token for the wrong
+// audience, one for the wrong tenant, one with a bad signature and the
+// rest get byte-identical bodies and identical headers, so guessing the
+// tenant id or the audience right does not show.
+func TestRefusedTokensLookAlike(t *testing.T) {
+	t.Parallel()
+	tenant := newEntraTenant(t)
+	g := newEntraGate(t, tenant.Config())
+	waitEntraReady(t, g.auth)
+	forger := entratest.NewTenant(entratest.WithKey("main", entraKeys()[1]))
+	forger.Close()
+
+	tokens := []struct{ name, token string }{
+		{"wrong audience", tenant.Token(entratest.WithAudience(entraOther))},
+		{"wrong tenant (tid)", tenant.Token(entratest.WithTenant(entraOther))},
+		{"wrong tenant (issuer)", tenant.Token(entratest.WithIssuer("https://contoso.ciamlogin.com/" + entraOther + "/v2.0"))},
+		{"bad signature", forger.Token(entratest.WithIssuer(tenant.Issuer()))},
+		{"wrong caller", tenant.Token(entratest.WithAzp(entraOther))},
+		{"expired", tenant.Token(entratest.WithExpiry(time.Now().Add(-time.Hour)))},
+		{"unknown key", tenant.Token(entratest.SignedWith(entraKeys()[1]), entratest.WithKID("nobody"))},
+		{"not a JWT", "garbage"},
+	}
+	var firstName string
+	var firstBody []byte
+	var firstHeader http.Header
+	for _, tt := range tokens {
+		rec := g.post(http.Header{"Authorization": {"Bearer " + tt.token}})
+		wantRejected(t, g, rec, http.StatusUnauthorized, tt.token)
+		if firstBody == nil {
+			firstName, firstBody, firstHeader = tt.name, rec.Body.Bytes(), rec.Header()
+			continue
+		}
+		if !bytes.Equal(rec.Body.Bytes(), firstBody) {
+			t.Errorf("%s: body %s, but %s got %s", tt.name, rec.Body, firstName, firstBody)
+		}
+		if !maps.EqualFunc(rec.Header(), firstHeader, slices.Equal) {
+			t.Errorf("%s: headers %v, but %s got %v", tt.name, rec.Header(), firstName, firstHeader)
+		}
+	}
+	if !strings.Contains(string(firstBody), "the request is not authenticated") {
+		t.Errorf("body %s, want the generic reason", firstBody)
+	}
+}
+
 func TestEntraAuthKeysNeverLoadedThroughServer(t *testing.T) {
 	t.Parallel()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenant := newEntraTenantServer(t, key)
-	tenant.down.Store(true)
-	g := newEntraGate(t, tenant, jwtSettings(tenant))
-
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"aud": entraAudience, "iss": tenant.issuer(), "azp": entraCaller, "tid": entraTenant, "ver": "2.0",
-		"nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix(),
-	})
-	tok.Header["kid"] = "main"
-	raw, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tenant := newEntraTenant(t)
+	tenant.Down(true)
+	g := newEntraGate(t, tenant.Config())
+	raw := tenant.Token()
 	h := http.Header{"Authorization": {"Bearer " + raw}}
 
 	rec := g.post(h)
 	wantRejected(t, g, rec, http.StatusServiceUnavailable, raw)
+	if !strings.Contains(rec.Body.String(), "signing keys are not loaded yet") {
+		t.Errorf("503 body %s, want it to say the keys are not loaded", rec.Body)
+	}
 
 	// Once the tenant answers, the background retry loads the keys.
-	tenant.down.Store(false)
+	tenant.Down(false)
 	waitEntraReady(t, g.auth)
 	if rec := g.post(h); rec.Code != http.StatusOK {
 		t.Fatalf("after the keys loaded: status %d, body %s", rec.Code, rec.Body)
@@ -320,10 +289,12 @@ func TestEntraAuthKeysNeverLoadedThroughServer(t *testing.T) {
 
 func TestEasyAuthThroughServer(t *testing.T) {
 	t.Parallel()
-	settings := map[string]string{"ENTRA_AUTH": "easyauth", "WEBSITE_AUTH_ENABLED": "true", "ENTRA_TENANT_ID": entraTenant}
+	cfg := entraauth.Config{Mode: entraauth.ModeEasyAuth, TenantID: entraTenant, Audience: entratest.Audience,
+		Platform: entraauth.Platform{AzureVariable: "WEBSITE_SITE_NAME", SKU: "ElasticPremium", AuthEnabled: true}}
 	principal := func(azp string) string {
 		b, _ := json.Marshal(map[string]any{"auth_typ": "aad", "claims": []map[string]string{
 			{"typ": "azp", "val": azp}, {"typ": "http://schemas.microsoft.com/identity/claims/tenantid", "val": entraTenant},
+			{"typ": "aud", "val": entratest.Audience},
 		}})
 		return base64.StdEncoding.EncodeToString(b)
 	}
@@ -332,7 +303,7 @@ func TestEasyAuthThroughServer(t *testing.T) {
 		header http.Header
 		status int
 	}{
-		{"valid principal", http.Header{"X-Ms-Client-Principal": {principal(entraCaller)}, "X-Ms-Client-Principal-Idp": {"aad"}}, http.StatusOK},
+		{"valid principal", http.Header{"X-Ms-Client-Principal": {principal(entraauth.EventsAppID)}, "X-Ms-Client-Principal-Idp": {"aad"}}, http.StatusOK},
 		{"no principal", http.Header{}, http.StatusUnauthorized},
 		{"bad base64", http.Header{"X-Ms-Client-Principal": {"%%%"}}, http.StatusUnauthorized},
 		{"wrong azp", http.Header{"X-Ms-Client-Principal": {principal(entraOther)}}, http.StatusUnauthorized},
@@ -340,7 +311,7 @@ func TestEasyAuthThroughServer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			g := newEntraGate(t, nil, settings)
+			g := newEntraGate(t, cfg)
 			rec := g.post(tt.header)
 			if tt.status == http.StatusOK {
 				if rec.Code != http.StatusOK || g.store.Calls() != 1 {

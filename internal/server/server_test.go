@@ -95,6 +95,7 @@ func newFixture(t *testing.T, auth server.Authenticator) fixture {
 	srv := server.New(server.Deps{
 		Store: store, Auth: auth, Log: zerolog.New(logs),
 		Now: func() time.Time { return now }, StoreTimeout: 200 * time.Millisecond,
+		EmailIssuers: []string{"google.com"},
 	})
 	return fixture{srv: srv, store: store, logs: logs}
 }
@@ -113,18 +114,28 @@ func (f fixture) post(path string, body []byte, header ...string) *httptest.Resp
 func TestSignUps(t *testing.T) {
 	for _, tc := range []struct {
 		fixture, route, golden, action string
+		after                          string // the start fixture of the same sign-up, sent first
 	}{
-		{"start-email-otp.json", "attributeStart", "start-email-otp.json", "setPrefillValues"},
-		{"start-email-password.json", "attributeStart", "start-email-password.json", "continueWithDefaultBehavior"},
-		{"start-google.json", "attributeStart", "start-google.json", "continueWithDefaultBehavior"},
-		{"start-not-invited.json", "attributeStart", "start-not-invited.json", "showBlockPage"},
-		{"start-no-email.json", "attributeStart", "start-no-email.json", "showBlockPage"},
-		{"submit-no-identities.json", "attributeSubmit", "submit-no-identities.json", "modifyAttributeValues"},
-		{"submit-email-password.json", "attributeSubmit", "submit-email-password.json", "continueWithDefaultBehavior"},
-		{"submit-not-invited.json", "attributeSubmit", "submit-not-invited.json", "showBlockPage"},
+		{"start-email-otp.json", "attributeStart", "start-email-otp.json", "setPrefillValues", ""},
+		{"start-email-password.json", "attributeStart", "start-email-password.json", "continueWithDefaultBehavior", ""},
+		{"start-google.json", "attributeStart", "start-google.json", "continueWithDefaultBehavior", ""},
+		{"start-not-invited.json", "attributeStart", "start-not-invited.json", "showBlockPage", ""},
+		{"start-no-email.json", "attributeStart", "start-no-email.json", "showBlockPage", ""},
+		{"start-untrusted-provider.json", "attributeStart", "start-no-email.json", "showBlockPage", ""},
+		{"start-username.json", "attributeStart", "start-no-email.json", "showBlockPage", ""},
+		{"submit-no-identities.json", "attributeSubmit", "submit-no-identities.json", "modifyAttributeValues", "start-email-otp.json"},
+		{"submit-email-password.json", "attributeSubmit", "submit-email-password.json", "continueWithDefaultBehavior", ""},
+		{"submit-google.json", "attributeSubmit", "submit-google.json", "continueWithDefaultBehavior", "start-google.json"},
+		{"submit-not-invited.json", "attributeSubmit", "submit-not-invited.json", "showBlockPage", ""},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			f := newFixture(t, nil)
+			if tc.after != "" {
+				if rec := f.post("/api/attributeStart", readFixture(t, tc.after)); !strings.Contains(rec.Body.String(), "attributeCollectionStart.continueWithDefaultBehavior") &&
+					!strings.Contains(rec.Body.String(), "setPrefillValues") {
+					t.Fatalf("the sign-up's start was not allowed: %s", rec.Body)
+				}
+			}
 			rec := f.post("/api/"+tc.route, readFixture(t, tc.fixture))
 			if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
 				t.Fatalf("status %d, content-type %q; want 200 application/json", rec.Code, rec.Header().Get("Content-Type"))
@@ -153,6 +164,7 @@ func TestSignUps(t *testing.T) {
 
 func TestSubmitRecordsRedemption(t *testing.T) {
 	f := newFixture(t, nil)
+	f.post("/api/attributeStart", readFixture(t, "start-email-otp.json"))
 	body := readFixture(t, "submit-no-identities.json")
 	for i := 0; i < 2; i++ { // Entra's retry carries the same correlation id
 		if rec := f.post("/api/attributeSubmit", body); rec.Code != http.StatusOK {
@@ -304,6 +316,9 @@ func TestRedemptionFailureDoesNotBlock(t *testing.T) {
 	seed(t, mem)
 	logs := &bytes.Buffer{}
 	srv := server.New(server.Deps{Store: failingRedeem{mem}, Auth: server.AuthenticatorFunc(func(*http.Request) error { return nil }), Log: zerolog.New(logs)})
+	start := httptest.NewRequest(http.MethodPost, "/api/attributeStart", bytes.NewReader(readFixture(t, "start-email-otp.json")))
+	start.Header.Set("Content-Type", "application/json")
+	srv.ServeHTTP(httptest.NewRecorder(), start)
 	req := httptest.NewRequest(http.MethodPost, "/api/attributeSubmit", bytes.NewReader(readFixture(t, "submit-no-identities.json")))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
@@ -321,7 +336,7 @@ type authErr struct{ status int }
 func (e authErr) Error() string           { return "token audience mismatch" }
 func (e authErr) HTTPStatus() int         { return e.status }
 func (e authErr) WWWAuthenticate() string { return `Bearer error="invalid_token"` }
-func (e authErr) PublicReason() string    { return "the token is not for this extension" }
+func (e authErr) PublicReason() string    { return "the token is not for this extension" } // must not be sent
 
 func TestBadRequests(t *testing.T) {
 	start := readFixture(t, "start-email-otp.json")
@@ -375,8 +390,10 @@ func TestBadRequests(t *testing.T) {
 			if tc.auth != nil && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("no Bearer challenge: %q", rec.Header().Get("WWW-Authenticate"))
 			}
-			if tc.status == 401 && body.Message != "the token is not for this extension" {
-				t.Errorf("401 body does not carry the public reason: %q", body.Message)
+			// Every refused token gets the same words: not the error's own
+			// reason, which could tell a caller which of its guesses was wrong.
+			if tc.status == 401 && body.Message != "the request is not authenticated" {
+				t.Errorf("401 body %q, want the generic reason", body.Message)
 			}
 			if tc.status == 503 && rec.Header().Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")

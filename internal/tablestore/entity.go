@@ -117,8 +117,10 @@ func toEntity(inv invite.Invitation) (entity, error) {
 	if e.Prefill, err = encodeValues(inv.Prefill); err != nil {
 		return e, err
 	}
-	e.Set, err = encodeValues(inv.Set)
-	return e, err
+	if e.Set, err = encodeValues(inv.Set); err != nil {
+		return e, err
+	}
+	return e, e.checkSize()
 }
 
 func (e entity) invitation() (invite.Invitation, error) {
@@ -188,9 +190,7 @@ func (e *entity) countRedemptions(ids []string, at time.Time) (counted map[strin
 		e.RedeemedFirst, e.RedeemedFirstType = formatTime(at)
 	}
 	e.RedeemedLast, e.RedeemedLastType = formatTime(at)
-	if e.Status == string(invite.StatusPending) || e.Status == "" {
-		e.Status = string(invite.StatusRedeemed)
-	}
+	e.Status = string(invite.Status(e.Status).AfterSignUp())
 	return counted
 }
 

@@ -147,15 +147,22 @@ func ptr[T any](v T) *T { return &v }
 // quote renders s as an OData string literal.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// Match reads the address's invitations for app (one partition query) and
-// takes the domain's from the in-memory copy, reloading it first when it is
-// missing or too old.
+// Match reads the address's invitations for app and its approvals (one
+// partition query) and takes the domain's invitations from the in-memory
+// copy, reloading it first when it is missing or too old.
+//
+// The service may split even a one-partition answer into pages, and may
+// send a page with no rows and a continuation token (for example when a
+// query runs past a partition-server boundary or its time slice). Every
+// page is read, within ctx's deadline: stopping at the first one could hide
+// an address's revocation and let its domain decide.
 func (s *Store) Match(ctx context.Context, email, app string) (invite.Match, error) {
 	m := invite.Match{Email: email, App: app}
-	filter := "PartitionKey eq " + quote(email) + " and RowKey eq '*'"
+	rows := "RowKey eq '*'"
 	if app != "" && app != invite.AnyApp {
-		filter = "PartitionKey eq " + quote(email) + " and (RowKey eq " + quote(app) + " or RowKey eq '*')"
+		rows = "RowKey eq " + quote(app) + " or RowKey eq '*'"
 	}
+	filter := "PartitionKey eq " + quote(email) + " and (" + rows + " or " + approvalFilter + ")"
 
 	snap := s.domains.Load()
 	var (
@@ -170,33 +177,54 @@ func (s *Store) Match(ctx context.Context, email, app string) (invite.Match, err
 			snap, loadErr = s.loadDomains(ctx, false)
 		}()
 	}
-	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
-	page, err := pager.NextPage(ctx)
+	err := s.matchAddress(ctx, filter, &m)
 	wg.Wait()
 	if err != nil {
-		return m, s.classify(err, "reading the address's invitations")
+		return m, err
 	}
 	if loadErr != nil {
 		return m, loadErr
 	}
-	for _, raw := range page.Entities {
-		var e entity
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return m, fmt.Errorf("%w: a row of the address's invitations is not readable: %v", invite.ErrUnavailable, err)
-		}
-		inv, err := e.invitation()
-		if err != nil {
-			return m, fmt.Errorf("%w: a row of the address's invitations is not readable: %v", invite.ErrUnavailable, err)
-		}
-		if e.RowKey == invite.AnyApp {
-			m.AddressAny = &inv
-		} else {
-			m.AddressApp = &inv
-		}
-	}
 	m.DomainAny, m.DomainApp = snap.lookup(invite.DomainOf(email), app)
 	m.DomainLoaded = snap.loaded
 	return m, nil
+}
+
+// matchAddress reads every page of the address query into m.
+func (s *Store) matchAddress(ctx context.Context, filter string, m *invite.Match) error {
+	unreadable := func(err error) error {
+		return fmt.Errorf("%w: a row of the address's invitations is not readable: %v", invite.ErrUnavailable, err)
+	}
+	pager := s.client.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return s.classify(err, "reading the address's invitations")
+		}
+		for _, raw := range page.Entities {
+			var e entity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return unreadable(err)
+			}
+			if a, ok, err := approvalRow(e.RowKey, raw); ok {
+				if err != nil {
+					return unreadable(err)
+				}
+				m.Approvals = append(m.Approvals, a)
+				continue
+			}
+			inv, err := e.invitation()
+			if err != nil {
+				return unreadable(err)
+			}
+			if e.RowKey == invite.AnyApp {
+				m.AddressAny = &inv
+			} else {
+				m.AddressApp = &inv
+			}
+		}
+	}
+	return nil
 }
 
 // Get returns one invitation.

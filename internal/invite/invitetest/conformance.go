@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) invite.Store) {
 		{"RedeemConcurrent", testRedeemConcurrent},
 		{"RedeemDeleted", testRedeemDeleted},
 		{"InitIdempotent", testInit},
+		{"ApprovalsMatched", testApprovals},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -17,10 +17,11 @@ import (
 // Memory is an in-memory invite.Store. It is for unit tests of code that
 // uses a store; the conformance suite proves it behaves like the real one.
 type Memory struct {
-	mu      sync.Mutex
-	rows    map[invite.Key]invite.Invitation
-	perAddr map[[2]string]*memRecord // {email, domain key} → record
-	calls   atomic.Int64
+	mu        sync.Mutex
+	rows      map[invite.Key]invite.Invitation
+	perAddr   map[[2]string]*memRecord                      // {email, domain key} → record
+	approvals map[string]map[invite.Binding]invite.Approval // email → binding → approval
+	calls     atomic.Int64
 	// Err, when set, is returned by every call (a store that is down).
 	Err error
 }
@@ -71,6 +72,7 @@ func (m *Memory) Match(ctx context.Context, email, app string) (invite.Match, er
 	if app != "" && app != invite.AnyApp {
 		res.AddressApp, res.DomainApp = get(email, app), get(domain, app)
 	}
+	res.Approvals = m.approvalsOf(email)
 	return res, nil
 }
 
@@ -97,8 +99,8 @@ func (m *Memory) Redeem(ctx context.Context, inv invite.Invitation, email, corre
 	}
 	seen := m.seen(k)
 	recorded := count(&row.Redemptions, seen, correlationID, at)
-	if recorded && row.Status == invite.StatusPending {
-		row.Status = invite.StatusRedeemed
+	if recorded {
+		row.Status = row.Status.AfterSignUp()
 	}
 	m.rows[k] = row
 	return recorded, nil

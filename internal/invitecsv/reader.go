@@ -1,8 +1,7 @@
-package main
+package invitecsv
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -11,13 +10,13 @@ import (
 // quote is reported with its line number instead of being read into memory.
 const maxRecord = 1 << 20
 
-// csvReader reads RFC 4180 records: comma-separated fields, optionally in
+// reader reads RFC 4180 records: comma-separated fields, optionally in
 // double quotes ("" is a quote inside them), records ending in LF or CRLF.
 // Unlike encoding/csv it bounds the size of a record, skips a UTF-8 byte
 // order mark, keeps a quoted field's bytes exactly (a CR in a note comes
 // back as written), and stops at the first syntax error, after which the
 // rest of the file cannot be trusted. Blank lines are skipped.
-type csvReader struct {
+type reader struct {
 	r       *bufio.Reader
 	max     int
 	line    int // physical lines consumed
@@ -26,21 +25,13 @@ type csvReader struct {
 	ends    []int
 }
 
-// csvError is a syntax error: the file cannot be read past it.
-type csvError struct {
-	Line int
-	Msg  string
-}
-
-func (e *csvError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
-
-func newCSVReader(r io.Reader, max int) *csvReader {
-	return &csvReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+func newReader(r io.Reader, max int) *reader {
+	return &reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
 // Read returns the next record and the line it starts on, or io.EOF. The
 // strings stay valid after the next call.
-func (r *csvReader) Read() (fields []string, line int, err error) {
+func (r *reader) Read() (fields []string, line int, err error) {
 	if !r.started {
 		r.started = true
 		if b, err := r.r.Peek(3); err == nil && string(b) == "\uFEFF" {
@@ -72,7 +63,7 @@ func (r *csvReader) Read() (fields []string, line int, err error) {
 	return fields, start, nil
 }
 
-func (r *csvReader) skipBlankLines() error {
+func (r *reader) skipBlankLines() error {
 	for {
 		b, err := r.r.ReadByte()
 		switch {
@@ -90,13 +81,13 @@ func (r *csvReader) skipBlankLines() error {
 	}
 }
 
-func (r *csvReader) peekIs(c byte) bool {
+func (r *reader) peekIs(c byte) bool {
 	b, err := r.r.Peek(1)
 	return err == nil && b[0] == c
 }
 
 // field reads one field into r.buf; end reports whether it ended the record.
-func (r *csvReader) field(start int) (end bool, err error) {
+func (r *reader) field(start int) (end bool, err error) {
 	n := len(r.ends) + 1
 	b, err := r.r.ReadByte()
 	if err == io.EOF {
@@ -112,7 +103,7 @@ func (r *csvReader) field(start int) (end bool, err error) {
 	for {
 		b, err := r.r.ReadByte()
 		if err == io.EOF {
-			return false, &csvError{open, fmt.Sprintf("field %d opens a quote that is never closed", n)}
+			return false, errorf(open, "field %d opens a quote that is never closed", n)
 		} else if err != nil {
 			return false, err
 		}
@@ -132,7 +123,7 @@ func (r *csvReader) field(start int) (end bool, err error) {
 	}
 }
 
-func (r *csvReader) unquoted(start, n int) (end bool, err error) {
+func (r *reader) unquoted(start, n int) (end bool, err error) {
 	for {
 		b, err := r.r.ReadByte()
 		switch {
@@ -145,7 +136,7 @@ func (r *csvReader) unquoted(start, n int) (end bool, err error) {
 			return end, nil
 		}
 		if b == '"' {
-			return false, &csvError{r.line + 1, fmt.Sprintf(`field %d has a quote but does not start with one: put the whole field in quotes and double the quote ("say ""hi""")`, n)}
+			return false, errorf(r.line+1, `field %d has a quote but does not start with one: put the whole field in quotes and double the quote ("say ""hi""")`, n)
 		}
 		if err := r.add(b, start); err != nil {
 			return false, err
@@ -155,7 +146,7 @@ func (r *csvReader) unquoted(start, n int) (end bool, err error) {
 
 // separator consumes what ends a field when b starts it: a comma (another
 // field follows) or a line break, LF or CRLF (the record ends).
-func (r *csvReader) separator(b byte) (sep, end bool) {
+func (r *reader) separator(b byte) (sep, end bool) {
 	switch {
 	case b == ',':
 		return true, false
@@ -171,7 +162,7 @@ func (r *csvReader) separator(b byte) (sep, end bool) {
 
 // afterQuote reads what follows a closing quote: a comma, the end of the
 // record, or nothing else.
-func (r *csvReader) afterQuote(n int) (end bool, err error) {
+func (r *reader) afterQuote(n int) (end bool, err error) {
 	b, err := r.r.ReadByte()
 	switch {
 	case err == io.EOF:
@@ -182,12 +173,12 @@ func (r *csvReader) afterQuote(n int) (end bool, err error) {
 	if sep, end := r.separator(b); sep {
 		return end, nil
 	}
-	return false, &csvError{r.line + 1, fmt.Sprintf(`field %d has text after its closing quote: a quote inside a quoted field must be doubled ("")`, n)}
+	return false, errorf(r.line+1, `field %d has text after its closing quote: a quote inside a quoted field must be doubled ("")`, n)
 }
 
-func (r *csvReader) add(b byte, start int) error {
+func (r *reader) add(b byte, start int) error {
 	if len(r.buf) >= r.max {
-		return &csvError{start, fmt.Sprintf("the record is longer than %s (an unclosed quote, or not a CSV file?)", sizeText(r.max))}
+		return errorf(start, "the record is longer than %s (an unclosed quote, or not a CSV file?)", sizeText(r.max))
 	}
 	r.buf = append(r.buf, b)
 	return nil
@@ -200,8 +191,8 @@ func sizeText(n int) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// isSyntax reports whether err is a CSV syntax error.
+// isSyntax reports whether err is bad input rather than a failure to read.
 func isSyntax(err error) bool {
-	var ce *csvError
-	return errors.As(err, &ce)
+	_, ok := err.(*Error)
+	return ok
 }

@@ -1,4 +1,4 @@
-package main
+package invitecsv
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ type record struct {
 
 func readAll(t *testing.T, in string, max int) ([]record, error) {
 	t.Helper()
-	r := newCSVReader(strings.NewReader(in), max)
+	r := newReader(strings.NewReader(in), max)
 	var out []record
 	for {
 		f, line, err := r.Read()
@@ -78,9 +78,9 @@ func TestCSVReaderErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readAll(t, tc.in, tc.max)
-			var ce *csvError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want a csvError", err)
+				t.Fatalf("err = %v, want an *Error", err)
 			}
 			if ce.Line != tc.line || !strings.Contains(ce.Msg, tc.msg) {
 				t.Fatalf("err = %v, want line %d and %q", err, tc.line, tc.msg)
@@ -91,7 +91,7 @@ func TestCSVReaderErrors(t *testing.T) {
 
 // The reader never holds more than one record's worth of a runaway line.
 func TestCSVReaderBoundsMemory(t *testing.T) {
-	r := newCSVReader(io.MultiReader(strings.NewReader("email\n"), endless{}), 1<<16)
+	r := newReader(io.MultiReader(strings.NewReader("email\n"), endless{}), 1<<16)
 	if _, _, err := r.Read(); err != nil {
 		t.Fatal(err)
 	}

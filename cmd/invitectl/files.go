@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -56,6 +58,40 @@ func (r *rereadable) rewind() error {
 	_, err := r.Seek(r.start, io.SeekStart)
 	if err != nil {
 		return errors.New("the input cannot be read twice: give a file name")
+	}
+	return nil
+}
+
+// writeOutput runs write on standard output ("-") or on FILE. A file is
+// written under a temporary name and renamed when complete, so a failed
+// export never leaves a truncated file that looks whole.
+func writeOutput(c *cli, name string, write func(io.Writer) error) error {
+	if name == "-" {
+		bw := bufio.NewWriterSize(c.stdout, 64<<10)
+		if err := write(bw); err != nil {
+			bw.Flush()
+			return err
+		}
+		return bw.Flush()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %v", name, err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return fmt.Errorf("cannot write %s: %v", name, err)
 	}
 	return nil
 }

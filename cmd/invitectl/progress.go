@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
@@ -12,103 +11,6 @@ import (
 
 	"golang.org/x/term"
 )
-
-// Bulk commands write one row per request, concurrently: every invitation
-// is its own partition, so Table batch transactions (one partition each)
-// cannot group them. Throttling (HTTP 429, 503) is retried with backoff by
-// the store client (openTableStore).
-const (
-	defaultWorkers = 16
-	maxWorkers     = 64
-)
-
-// forEachOrdered calls work for every item next yields, on n goroutines,
-// and report with the results in the order of the items, on the calling
-// goroutine. At most 4n items are in flight, whatever their order of
-// completion. It stops at the first error of next or report; a
-// failure of work is a result, for report to judge.
-func forEachOrdered[T, R any](parent context.Context, n int, next func() (T, bool, error), work func(context.Context, T) R, report func(R) error) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	type job struct {
-		seq  int
-		item T
-	}
-	type result struct {
-		seq int
-		r   R
-	}
-	window := 4 * n
-	jobs := make(chan job)
-	results := make(chan result, window)
-	slots := make(chan struct{}, window) // taken per item, freed when reported
-
-	var nextErr error
-	go func() {
-		defer close(jobs)
-		for seq := 0; ; seq++ {
-			item, ok, err := next()
-			if err != nil || !ok {
-				nextErr = err
-				return
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case jobs <- job{seq, item}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for j := range jobs {
-				results <- result{j.seq, work(ctx, j.item)}
-			}
-		})
-	}
-	go func() { wg.Wait(); close(results) }()
-
-	pending := make(map[int]R, window)
-	want := 0
-	var reportErr error
-	for res := range results {
-		if reportErr != nil {
-			continue // drain, so the workers can finish
-		}
-		pending[res.seq] = res.r
-		for r, ok := pending[want]; ok; r, ok = pending[want] {
-			delete(pending, want)
-			want++
-			<-slots
-			if reportErr = report(r); reportErr != nil {
-				cancel()
-				break
-			}
-		}
-	}
-	// results is closed: the workers and the producer are done.
-	switch {
-	case reportErr != nil:
-		return reportErr
-	case nextErr != nil:
-		return nextErr
-	}
-	return parent.Err() // interrupted: not every item was done
-}
-
-// workersFlag is the --concurrency value, checked.
-func workersFlag(n int) (int, error) {
-	if n < 1 || n > maxWorkers {
-		return 0, usagef("--concurrency %d: use 1 to %d", n, maxWorkers)
-	}
-	return n, nil
-}
 
 // progress shows how far a bulk command has got, on standard error: one
 // line redrawn in place on a terminal, a plain line every progressEvery

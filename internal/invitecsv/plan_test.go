@@ -1,6 +1,7 @@
-package main
+package invitecsv
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,11 +48,9 @@ func TestParseHeader(t *testing.T) {
 		{"email,set.", "no attribute name after the dot"},
 	} {
 		_, err := parseHeader(strings.Split(tc.cols, ","), 1)
-		if err == nil || !strings.Contains(err.Error(), tc.msg) || !strings.HasPrefix(err.Error(), "line 1: ") {
-			t.Errorf("parseHeader(%q) = %v, want line 1 and %q", tc.cols, err, tc.msg)
-		}
-		if _, usage := err.(usageError); !usage {
-			t.Errorf("parseHeader(%q) error is not a usage error", tc.cols)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Line != 1 || !strings.Contains(err.Error(), tc.msg) || !strings.HasPrefix(err.Error(), "line 1: ") {
+			t.Errorf("parseHeader(%q) = %v, want an *Error at line 1 saying %q", tc.cols, err, tc.msg)
 		}
 	}
 	// Attribute names are case-sensitive: these are two attributes.
@@ -60,6 +59,8 @@ func TestParseHeader(t *testing.T) {
 	}
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func TestParseRow(t *testing.T) {
 	h := mustHeader(t, "email,app,expires,note,status,created,redeemed_first,redeemed_last,redemptions,prefill.givenName,set.companyName")
 	row, problems := h.parseRow([]string{" Jo@Example.ORG ", strings.ToUpper(appA), "2027-01-31", "a, \"note\"", "Revoked",
@@ -67,15 +68,23 @@ func TestParseRow(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	want := importRow{
-		line: 7, key: invite.Key{Subject: "jo@example.org", App: appA},
-		expires: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), note: "a, \"note\"", status: invite.StatusRevoked,
-		created: time.Date(2026, 1, 2, 3, 4, 5, 123e6, time.UTC), first: time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC),
-		last: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), count: 3,
-		prefill: map[string]string{"givenName": "Jo"},
-	}
+	want := Row{Line: 7, Change: invite.Change{
+		Key:     invite.Key{Subject: "jo@example.org", App: appA},
+		Expires: ptr(time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)), Note: ptr("a, \"note\""), Status: invite.StatusRevoked,
+		Created: time.Date(2026, 1, 2, 3, 4, 5, 123e6, time.UTC),
+		Redemptions: invite.Redemptions{Count: 3, First: time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC),
+			Last: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
+		Prefill: invite.Values{Put: map[string]string{"givenName": "Jo"}},
+		Set:     invite.Values{Remove: []string{"companyName"}},
+	}}
 	if !reflect.DeepEqual(row, want) {
 		t.Fatalf("parseRow:\n got %+v\nwant %+v", row, want)
+	}
+
+	// Columns the file lacks change nothing.
+	row, _ = mustHeader(t, "email").parseRow([]string{"jo@example.org"}, 2, now)
+	if row.Expires != nil || row.Note != nil || row.Status != "" || row.Prefill.Put != nil || row.Set.Remove != nil {
+		t.Fatalf("a row of only an email changes %+v", row.Change)
 	}
 
 	h = mustHeader(t, "email,app,expires,status,redemptions,created")
@@ -102,78 +111,14 @@ func TestParseRow(t *testing.T) {
 			continue
 		}
 		for i := range problems {
-			if !strings.HasPrefix(problems[i], tc.want[i]) && !strings.Contains(problems[i], tc.want[i]) {
+			if !strings.Contains(problems[i], tc.want[i]) {
 				t.Errorf("parseRow(%q) problem %d = %q, want %q", tc.fields, i, problems[i], tc.want[i])
 			}
 		}
 	}
 }
 
-func TestApply(t *testing.T) {
-	k := invite.Key{Subject: "jo@example.org", App: invite.AnyApp}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	existing := invite.Invitation{
-		Key: k, Status: invite.StatusRevoked, Expires: t0.AddDate(1, 0, 0), Created: t0, Note: "old",
-		Prefill: map[string]string{"givenName": "Jo", "city": "Leeds"}, Set: map[string]string{"companyName": "Old Ltd"},
-		Redemptions: invite.Redemptions{Count: 2, First: t0, Last: t0.AddDate(0, 1, 0)},
-	}
-	row := func(h *header, fields ...string) importRow {
-		r, problems := h.parseRow(fields, 2, now)
-		if len(problems) > 0 {
-			t.Fatal(problems)
-		}
-		return r
-	}
-
-	// A new invitation: pending, created now, history from the file.
-	h := mustHeader(t, "email,note,redemptions")
-	got := h.apply(row(h, "jo@example.org", "hi", ""), nil, now)
-	want := invite.Invitation{Key: k, Status: invite.StatusPending, Created: now, Note: "hi"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("new:\n got %+v\nwant %+v", got, want)
-	}
-	if got := h.apply(row(h, "jo@example.org", "hi", "4"), nil, now); got.Status != invite.StatusRedeemed || got.Count != 4 {
-		t.Fatalf("new with redemptions: %+v, want redeemed, 4", got)
-	}
-
-	// An existing one: only the file's columns change; history, created
-	// and the revocation stay.
-	h = mustHeader(t, "email,note,prefill.city,redemptions,created")
-	got = h.apply(row(h, "jo@example.org", "new", "", "9", "2020-01-01T00:00:00Z"), &existing, now)
-	want = existing
-	want.Note, want.Prefill = "new", map[string]string{"givenName": "Jo"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("existing:\n got %+v\nwant %+v", got, want)
-	}
-	if existing.Prefill["city"] != "Leeds" {
-		t.Fatal("apply changed the invitation it was given")
-	}
-	if c := changes(existing, got); !reflect.DeepEqual(c, []string{"note", "prefill.city"}) {
-		t.Fatalf("changes = %q", c)
-	}
-
-	// status un-revokes (as redeemed: it was used) or revokes.
-	h = mustHeader(t, "email,status")
-	if got := h.apply(row(h, "jo@example.org", "pending"), &existing, now); got.Status != invite.StatusRedeemed {
-		t.Fatalf("status pending over a used revoked invitation: %s, want redeemed", got.Status)
-	}
-	active := existing
-	active.Status = invite.StatusRedeemed
-	if got := h.apply(row(h, "jo@example.org", "pending"), &active, now); got.Status != invite.StatusRedeemed {
-		t.Fatalf("status pending over a redeemed invitation: %s, want redeemed (the gate's)", got.Status)
-	}
-	if got := h.apply(row(h, "jo@example.org", "revoked"), &active, now); got.Status != invite.StatusRevoked {
-		t.Fatalf("status revoked: %s", got.Status)
-	}
-	if got := h.apply(row(h, "jo@example.org", ""), &existing, now); got.Status != invite.StatusRevoked {
-		t.Fatalf("no status un-revoked: %s", got.Status)
-	}
-	if c := changes(existing, h.apply(row(h, "jo@example.org", ""), &existing, now)); len(c) != 0 {
-		t.Fatalf("re-applying changed %q", c)
-	}
-}
-
-func TestCheckImport(t *testing.T) {
+func TestCheck(t *testing.T) {
 	in := strings.Join([]string{
 		"email,app,note",
 		"amy@example.org,,one",
@@ -184,25 +129,73 @@ func TestCheckImport(t *testing.T) {
 		"carl@example.org,,y", // conflicts with line 6
 		"not-an-address,,z",
 		"dee@example.org,,w",
+		"@gmail.com,,everyone", // a public mail provider
+		"@example.org,,a partner",
 	}, "\n")
-	plan, err := checkImport(strings.NewReader(in), now, false)
+	plan, err := Check(strings.NewReader(in), Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantProblems := []string{
 		"line 7: carl@example.org is also on line 6, with different values: keep one of them",
 		`line 8: email: "not-an-address" is not an email address or an @domain`,
+		"line 10: email: @gmail.com is a public mail provider: a whole-domain invitation would let anyone with an address there sign up; invite the addresses one by one, or give --allow-public-domain",
 	}
-	if !reflect.DeepEqual(plan.problems, wantProblems) {
-		t.Fatalf("problems:\n got %q\nwant %q", plan.problems, wantProblems)
+	var got []string
+	for _, p := range plan.Problems {
+		got = append(got, p.Error())
 	}
-	if plan.rows != 3 || !reflect.DeepEqual(plan.dups, []int{4}) {
-		t.Fatalf("rows %d, duplicates %v; want 3 (amy, bob, dee), [4]", plan.rows, plan.dups)
+	if !reflect.DeepEqual(got, wantProblems) {
+		t.Fatalf("problems:\n got %q\nwant %q", got, wantProblems)
 	}
-	for _, l := range []int{4, 6, 7, 8} {
-		if !plan.skip[l] {
-			t.Errorf("line %d is not skipped", l)
+	if plan.Rows != 4 || !reflect.DeepEqual(plan.Duplicates, []int{4}) {
+		t.Fatalf("rows %d, duplicates %v; want 4 (amy, bob, dee, @example.org), [4]", plan.Rows, plan.Duplicates)
+	}
+	next, err := plan.Replay(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	for {
+		row, ok, err := next()
+		if err != nil {
+			t.Fatal(err)
 		}
+		if !ok {
+			break
+		}
+		lines = append(lines, row.Line)
+	}
+	if want := []int{2, 3, 9, 11}; !reflect.DeepEqual(lines, want) {
+		t.Fatalf("Replay yields lines %v, want %v", lines, want)
+	}
+	if _, err := plan.Replay(strings.NewReader("")); err == nil {
+		t.Fatal("Replay of an emptied file: no error")
+	}
+	next, _ = plan.Replay(strings.NewReader(strings.Replace(in, "bob@example.org,,two", "bob@,,two", 1)))
+	row, ok, err := next()
+	if row.Line != 2 || !ok || err != nil {
+		t.Fatalf("Replay of a changed file, first row: %+v, %v, %v", row, ok, err)
+	}
+	if _, _, err := next(); err == nil || !strings.Contains(err.Error(), "line 3 is now invalid") {
+		t.Fatalf("Replay of a changed file: %v", err)
+	}
+
+	// With --allow-public-domain, and a store that refuses a large note.
+	tooLarge := func(inv invite.Invitation) error {
+		if len(inv.Note) > 5 {
+			return invite.ErrTooLarge
+		}
+		return nil
+	}
+	plan, err = Check(strings.NewReader(in), Options{Now: now, AllowPublicDomain: true, Fits: tooLarge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Line 10 is now a public domain that is allowed, but its note is too
+	// large, as is line 11's.
+	if len(plan.Problems) != 4 || plan.Problems[2].Line != 10 || plan.Problems[3].Line != 11 || !strings.Contains(plan.Problems[3].Msg, "too large") {
+		t.Fatalf("problems with Fits: %v", plan.Problems)
 	}
 
 	for _, tc := range []struct{ in, msg string }{
@@ -210,11 +203,26 @@ func TestCheckImport(t *testing.T) {
 		{"email,colour\n", "line 1: unknown column colour"},
 		{"email,note\njo@example.org,\"x\ny\n", "line 2: field 2 opens a quote that is never closed"},
 	} {
-		if _, err := checkImport(strings.NewReader(tc.in), now, false); err == nil || !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("checkImport(%q) = %v, want %q", tc.in, err, tc.msg)
+		_, err := Check(strings.NewReader(tc.in), Options{Now: now})
+		var ce *Error
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("Check(%q) = %v, want an *Error saying %q", tc.in, err, tc.msg)
 		}
 	}
-	if plan, err := checkImport(strings.NewReader("email,colour\njo@example.org,red\n"), now, true); err != nil || plan.rows != 1 {
-		t.Errorf("--ignore-unknown: %v, %d rows", err, plan.rows)
+	if plan, err := Check(strings.NewReader("email,colour\njo@example.org,red\n"), Options{Now: now, IgnoreUnknown: true}); err != nil || plan.Rows != 1 || !reflect.DeepEqual(plan.Unknown, []string{"colour"}) {
+		t.Errorf("IgnoreUnknown: %v, %+v", err, plan)
+	}
+}
+
+func TestChanges(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := invite.Invitation{Status: invite.StatusPending, Note: "x", Created: t0, Prefill: map[string]string{"city": "Leeds", "givenName": "Jo"}}
+	b := a
+	b.Note, b.Prefill = "y", map[string]string{"givenName": "Jo", "surname": ""}
+	if got, want := Changes(a, b), []string{"note", "prefill.city", "prefill.surname"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Changes = %q, want %q", got, want)
+	}
+	if got := Changes(a, a); len(got) != 0 {
+		t.Fatalf("Changes of the same invitation = %q", got)
 	}
 }
