@@ -1,11 +1,20 @@
 // Package deploytest tests what ships invitegate to Azure, without Azure:
 //
 //   - scripts/package.sh builds a zip the Functions host can run (package_test.go);
-//   - infra/main.json is a well-formed ARM template that matches infra/main.bicep
-//     and keeps the security settings the deployment promises (infra_test.go);
+//   - infra/main.json is a well-formed ARM template that keeps the security
+//     settings the deployment promises (infra_test.go), matches infra/main.bicep
+//     declaration by declaration and value by value (parity_test.go, read with
+//     the small Bicep reader in bicep_test.go), and, evaluated for every plan
+//     and option (./armeval), passes the resource schemas Microsoft publishes
+//     for its API versions and the Flex Consumption stack record
+//     (armschema_test.go, flexstack_test.go, with ./armschema and the data
+//     ./specgen trims into testdata/spec);
+//   - the operator's queries (infra/queries) read fields, messages and values
+//     the real handler writes, and the workbook and docs/operating.md carry
+//     them unchanged (operating_test.go, workbook_test.go);
 //   - scripts/deploy.sh and scripts/register-entra.sh print the plan recorded in
 //     testdata/*.golden with --dry-run, refuse bad input, and take the right
-//     branches against a fake az (scripts_test.go);
+//     branches against a fake az (scripts_test.go, deploy_test.go);
 //   - register-entra.sh writes what it should, refuses what it should and
 //     survives Graph's failures against a fake Graph (register_test.go,
 //     fakegraph_test.go), and every Graph request it makes matches Graph's
@@ -15,6 +24,7 @@
 //     release credentials away from test code (workflows_test.go,
 //     releaseworkflow_test.go).
 //
-// The package has no non-test code besides this comment. Refresh the golden
-// files with: go test ./internal/deploytest/ -run Golden -update
+// Every checker has mutated inputs that it must reject. Refresh the golden
+// files, infra/workbook.json and the files main.json embeds with:
+// go test ./internal/deploytest/ -run 'Golden|Workbook|Embedded' -update
 package deploytest

@@ -248,6 +248,7 @@ func TestDeployAgainstFakeAz(t *testing.T) {
 	}
 	zip := filepath.Join(t.TempDir(), "invitegate.zip")
 	rules := []fakeRule{
+		{Match: []string{"functionapp list-flexconsumption-runtimes --location westeurope --runtime custom"}, Stdout: "1.0\n"},
 		{Match: []string{"version"}, Stdout: "2.67.0\n"},
 		{Match: []string{"account show --query name"}, Stdout: "Test subscription\n"},
 		{Match: []string{"account show"}},
