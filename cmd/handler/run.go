@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log := zerolog.New(stdout).Level(cfg.logLevel).With().Timestamp().Str("service", "invitegate").Logger()
+	log := newLogger(stdout, stderr, cfg.logLevel)
 
 	store, err := tablestore.Open(cfg.store, tablestore.Options{DomainRefresh: cfg.domainRefresh})
 	if err != nil {
@@ -88,7 +88,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if auth.Mode() == entraauth.ModeOff {
 		log.Warn().Msg("ENTRA_AUTH=off: requests are NOT authenticated. Anyone who can reach this endpoint can probe who is invited. Use this only for local development.")
-		fmt.Fprintln(stderr, "WARNING: ENTRA_AUTH=off — requests are not authenticated; local development only")
 	}
 
 	go store.RefreshDomains(ctx, func(err error) {
@@ -112,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          serverErrorLog(log),
 	}
 	log.Info().Str("addr", ln.Addr().String()).Str("store", cfg.store.Where()).Str("auth", string(auth.Mode())).
 		Dur("store_timeout", cfg.storeTimeout).Dur("domain_refresh", cfg.domainRefresh).

@@ -109,7 +109,7 @@ func startGate(t *testing.T, store *tablestore.Store, env ...string) *gate {
 			t.Errorf("the race detector found a race in the handler:\n%s", h.Stderr())
 		}
 		if t.Failed() {
-			t.Logf("handler stderr:\n%s\nhandler errors and warnings (first 20):\n%s", h.Stderr(), problems(h.Logs(), 20))
+			t.Logf("handler stderr:\n%s\nhandler errors and warnings (first 20):\n%s", h.Stderr(), problems(h.Stderr(), 20))
 		}
 	})
 	if _, err := h.WaitReady(20 * time.Second); err != nil {
