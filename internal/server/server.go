@@ -94,9 +94,12 @@ func New(d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", serveReady)
-	mux.Handle("/api/attributeStart", g.serveEvent(graph.AttributeCollectionStart))
-	mux.Handle("/api/attributeSubmit", g.serveEvent(graph.AttributeCollectionSubmit))
-	mux.HandleFunc("/", serveNotFound)
+	// Entra's two events, at the paths the Functions host forwards: any
+	// case, with or without a trailing slash, as the host routes them.
+	mux.Handle("/", hostRoutes(map[string]http.Handler{
+		"/api/attributeStart":  g.serveEvent(graph.AttributeCollectionStart),
+		"/api/attributeSubmit": g.serveEvent(graph.AttributeCollectionSubmit),
+	}, http.HandlerFunc(serveNotFound)))
 	return recoverer(d.Log, mux)
 }
 
