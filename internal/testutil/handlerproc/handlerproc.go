@@ -161,6 +161,17 @@ func (h *Process) Wait(timeout time.Duration) (int, error) {
 	return 0, h.err
 }
 
+// Done is closed when the process has ended and its output is drained.
+func (h *Process) Done() <-chan struct{} { return h.done }
+
+// ExitState returns how the process ended, or nil while it runs.
+func (h *Process) ExitState() *os.ProcessState {
+	if !h.Exited() {
+		return nil
+	}
+	return h.cmd.ProcessState
+}
+
 // Exited reports whether the process has ended.
 func (h *Process) Exited() bool {
 	select {
