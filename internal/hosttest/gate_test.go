@@ -74,7 +74,7 @@ type gate struct {
 // overrides app settings.
 func deploy(t *testing.T, store *tablestore.Store, o functionshost.Options, env ...string) *gate {
 	t.Helper()
-	g := startHost(t, store, o, env...)
+	g := startHost(t, nil, store, o, env...)
 	if err := g.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -88,14 +88,17 @@ func deploy(t *testing.T, store *tablestore.Store, o functionshost.Options, env 
 }
 
 // startHost starts the host and returns at once, before the handler is
-// ready.
-func startHost(t *testing.T, store *tablestore.Store, o functionshost.Options, env ...string) *gate {
+// ready. The handler trusts tenant, or a new tenant of its own when tenant
+// is nil.
+func startHost(t *testing.T, tenant *bench.Tenant, store *tablestore.Store, o functionshost.Options, env ...string) *gate {
 	t.Helper()
-	tenant, err := bench.StartTenant()
-	if err != nil {
-		t.Fatal(err)
+	if tenant == nil {
+		var err error
+		if tenant, err = bench.StartTenant(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tenant.Close() })
 	}
-	t.Cleanup(func() { tenant.Close() })
 	settings := store.Settings()
 	o.Env = append(append(tenant.Env(),
 		"INVITATIONS_CONNECTION="+settings.Connection,

@@ -197,8 +197,13 @@ func TestRefusalHeadersPassThrough(t *testing.T) {
 	check("415", g.do(textPlain), http.StatusUnsupportedMediaType, map[string]string{"Cache-Control": "no-store"})
 
 	// 503: the tenant's keys are down when the handler starts.
-	down := startHost(t, store, functionshost.Options{})
-	down.tenant.SetDown(true)
+	tenant, err := bench.StartTenant()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tenant.Close() })
+	tenant.SetDown(true)
+	down := startHost(t, tenant, store, functionshost.Options{})
 	if err := down.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -240,13 +245,13 @@ func TestHealthPingWhileStoreFrozen(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // the sign-ups are waiting on the store
 	var pings []time.Duration
-	for range 20 {
+	for range 10 {
 		status, d, err := g.Ping(context.Background())
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("ping: %d %v", status, err)
 		}
 		pings = append(pings, d)
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	pinged := time.Since(started)
 	first := <-done
@@ -501,7 +506,7 @@ func TestTakenPort(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	g := startHost(t, newTable(t, azurite.Connection(t)), functionshost.Options{Port: port})
+	g := startHost(t, nil, newTable(t, azurite.Connection(t)), functionshost.Options{Port: port})
 	if err := g.WaitState(functionshost.Stopped, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
