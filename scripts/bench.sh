@@ -2,7 +2,7 @@
 # Measures the gate as it runs in production and prints Markdown tables
 # (docs/performance.md explains every row): installs Azurite if needed and
 # starts a private in-memory one, builds the stripped linux/amd64 handler,
-# then runs internal/bench/benchgate, which serves a local discovery/JWKS
+# then runs scripts/benchgate, which serves a local discovery/JWKS
 # endpoint, seeds invitations and drives the handler over HTTP. Everything
 # stays on 127.0.0.1; every run is bounded (about two minutes in all).
 #
@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 echo "building the handler as it is deployed (CGO_ENABLED=0 linux/amd64 -trimpath -ldflags='-s -w')..." >&2
 CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags='-s -w' -o "$work/handler" ./cmd/handler
-go build -o "$work/benchgate" ./internal/bench/benchgate
+go build -o "$work/benchgate" ./scripts/benchgate
 
 port=${BENCH_AZURITE_PORT:-10210}
 while ! port_free "$port"; do port=$((port + 1)); done

@@ -27,9 +27,11 @@ echo "== go test (Azurite on 127.0.0.1:$port)"
 if [ $# -gt 0 ]; then
   go test -count=1 "$@"
 else
-  # The fault tests time answers against the store timeout: run them on
-  # their own, after the rest, so other packages do not share their CPUs.
-  mapfile -t packages < <(go list ./... | grep -v /internal/e2e)
+  # The fault tests time answers against the store timeout, and the host
+  # tests run the packaged handler under the Functions host emulator: run
+  # each on its own, after the rest, so other packages do not share their CPUs.
+  mapfile -t packages < <(go list ./... | grep -v -e /internal/e2e -e /internal/hosttest)
   go test -count=1 -race -timeout 15m "${packages[@]}"
   go test -count=1 -race -timeout 10m ./internal/e2e/
+  go test -count=1 -race -timeout 10m ./internal/hosttest/
 fi

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/invitegate/invitegate/internal/entraauth"
 	"github.com/invitegate/invitegate/internal/logsafe"
 	"github.com/invitegate/invitegate/internal/server"
@@ -26,7 +24,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log := zerolog.New(logsafe.NewWriter(stdout)).Level(cfg.LogLevel).With().Timestamp().Str("service", "invitegate").Logger()
+	log := newLogger(logsafe.NewWriter(stdout), logsafe.NewWriter(stderr), cfg.LogLevel)
 
 	store, err := tablestore.Open(cfg.Store, tablestore.Options{DomainRefresh: cfg.DomainRefresh})
 	if err != nil {
@@ -41,7 +39,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if auth.Mode() == entraauth.ModeOff {
 		log.Warn().Msg("ENTRA_AUTH=off: requests are NOT authenticated. Anyone who can reach this endpoint can probe who is invited. Use this only for local development.")
-		fmt.Fprintln(stderr, "WARNING: ENTRA_AUTH=off — requests are not authenticated; local development only")
 	}
 
 	go store.RefreshDomains(ctx, func(err error) {
@@ -68,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		ErrorLog:          serverErrorLog(log),
 	}
 	log.Info().Str("addr", ln.Addr().String()).Str("store", cfg.Store.Where()).Str("auth", string(auth.Mode())).
 		Dur("store_timeout", cfg.StoreTimeout).Dur("domain_refresh", cfg.DomainRefresh).

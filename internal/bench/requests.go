@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
-	"strings"
+
+	"github.com/invitegate/invitegate/internal/graph"
 )
 
 // Routes the Functions host forwards to the handler.
@@ -14,71 +16,97 @@ const (
 // AppID is the application the bodies sign up to.
 const AppID = "5f3e2d1c-2222-4b3a-8c9d-1a2b3c4d5e6f"
 
-// signUpTemplate is an email sign-up as Entra posts it (the shape of
-// testdata/requests/start-email-password.json): the address is the
-// verified identity and the email attribute. EVENT, DATATYPE, CORRELATION
-// and EMAIL are filled in.
-const signUpTemplate = `{
-  "type": "microsoft.graph.authenticationEvent.EVENT",
-  "source": "/tenants/` + TenantID + `/applications/` + AppID + `",
-  "data": {
-    "@odata.type": "microsoft.graph.DATATYPE",
-    "tenantId": "` + TenantID + `",
-    "authenticationEventListenerId": "0c9b8a7d-3333-4c5d-9e8f-2b3c4d5e6f70",
-    "customAuthenticationExtensionId": "9a8b7c6d-4444-4d5e-8f90-3c4d5e6f7081",
-    "authenticationContext": {
-      "correlationId": CORRELATION,
-      "client": { "ip": "203.0.113.42", "locale": "en-gb", "market": "en-gb" },
-      "protocol": "OAUTH2.0",
-      "clientServicePrincipal": { "id": "11aa22bb-6666-4f70-8a1b-5e6f708192a3", "appId": "` + AppID + `", "appDisplayName": "Members Portal", "displayName": "Members Portal" },
-      "resourceServicePrincipal": { "id": "11aa22bb-6666-4f70-8a1b-5e6f708192a3", "appId": "` + AppID + `", "appDisplayName": "Members Portal", "displayName": "Members Portal" }
-    },
-    "userSignUpInfo": {
-      "attributes": {
-        "email": { "@odata.type": "microsoft.graph.stringDirectoryAttributeValue", "value": EMAIL, "attributeType": "builtIn" },
-        "givenName": { "@odata.type": "microsoft.graph.stringDirectoryAttributeValue", "value": "", "attributeType": "builtIn" },
-        "surname": { "@odata.type": "microsoft.graph.stringDirectoryAttributeValue", "value": "", "attributeType": "builtIn" },
-        "companyName": { "@odata.type": "microsoft.graph.stringDirectoryAttributeValue", "value": "", "attributeType": "builtIn" }
-      },
-      "identities": [
-        { "signInType": "email", "issuer": "examplemembers.onmicrosoft.com", "issuerAssignedId": EMAIL }
-      ]
-    }
-  }
-}`
+// Stand-ins for the values SignUpBody fills in, in the template that
+// graph builds once per event.
+const (
+	correlationHole = "\x01correlation\x01"
+	emailHole       = "\x01email\x01"
+)
 
-// bodyParts is the template of each event split around its holes:
-// parts[0] CORRELATION parts[1] EMAIL parts[2] EMAIL parts[3].
-var bodyParts = map[bool][]string{
-	false: splitTemplate("attributeCollectionStart", "onAttributeCollectionStartCalloutData"),
-	true:  splitTemplate("attributeCollectionSubmit", "onAttributeCollectionSubmitCalloutData"),
+// signUpTemplate returns an email sign-up to event ev as Entra posts it
+// (the shape of testdata/requests/start-email-password.json): the address
+// is the verified identity and the email attribute.
+func signUpTemplate(ev graph.Event, correlationID, email string) graph.Request {
+	app := graph.ServicePrincipal{ID: "11aa22bb-6666-4f70-8a1b-5e6f708192a3", AppID: AppID, AppDisplayName: "Members Portal", DisplayName: "Members Portal"}
+	return graph.NewRequest(ev, "/tenants/"+TenantID+"/applications/"+AppID, graph.RequestData{
+		TenantID:                        TenantID,
+		AuthenticationEventListenerID:   "0c9b8a7d-3333-4c5d-9e8f-2b3c4d5e6f70",
+		CustomAuthenticationExtensionID: "9a8b7c6d-4444-4d5e-8f90-3c4d5e6f7081",
+		AuthenticationContext: graph.AuthenticationContext{
+			CorrelationID:            correlationID,
+			Client:                   graph.Client{IP: "203.0.113.42", Locale: "en-gb", Market: "en-gb"},
+			Protocol:                 "OAUTH2.0",
+			ClientServicePrincipal:   app,
+			ResourceServicePrincipal: app,
+		},
+		UserSignUpInfo: graph.UserSignUpInfo{
+			Attributes: map[string]graph.AttributeValue{
+				"email":       graph.StringAttribute(email, "builtIn"),
+				"givenName":   graph.StringAttribute("", "builtIn"),
+				"surname":     graph.StringAttribute("", "builtIn"),
+				"companyName": graph.StringAttribute("", "builtIn"),
+			},
+			Identities: []graph.Identity{{SignInType: "email", Issuer: "examplemembers.onmicrosoft.com", IssuerAssignedID: email}},
+		},
+	})
 }
 
-func splitTemplate(event, dataType string) []string {
-	s := strings.Replace(signUpTemplate, "EVENT", event, 1)
-	s = strings.Replace(s, "DATATYPE", dataType, 1)
-	var parts []string
-	for _, hole := range []string{"CORRELATION", "EMAIL", "EMAIL"} {
-		before, after, _ := strings.Cut(s, hole)
-		parts = append(parts, before)
-		s = after
+// bodyTemplate is one event's template, encoded and cut around its
+// holes: parts[0] hole[0] parts[1] hole[1] … parts[n].
+type bodyTemplate struct {
+	parts [][]byte
+	holes []string // correlationHole or emailHole
+}
+
+// bodyTemplates holds the template of each event, keyed by submit.
+var bodyTemplates = map[bool]bodyTemplate{
+	false: cutTemplate(graph.AttributeCollectionStart),
+	true:  cutTemplate(graph.AttributeCollectionSubmit),
+}
+
+func cutTemplate(ev graph.Event) bodyTemplate {
+	b, err := json.Marshal(signUpTemplate(ev, correlationHole, emailHole))
+	if err != nil {
+		panic(err)
 	}
-	return append(parts, s)
+	quoted := func(s string) []byte { q, _ := json.Marshal(s); return q }
+	var t bodyTemplate
+	for {
+		c, e := bytes.Index(b, quoted(correlationHole)), bytes.Index(b, quoted(emailHole))
+		hole := correlationHole
+		at := c
+		if at < 0 || (e >= 0 && e < at) {
+			hole, at = emailHole, e
+		}
+		if at < 0 {
+			t.parts = append(t.parts, b)
+			return t
+		}
+		t.parts = append(t.parts, b[:at])
+		t.holes = append(t.holes, hole)
+		b = b[at+len(quoted(hole)):]
+	}
 }
 
 // SignUpBody returns the body of an email sign-up by email, on the submit
 // event when submit is set and on the start event otherwise.
 func SignUpBody(submit bool, email, correlationID string) []byte {
-	p := bodyParts[submit]
+	t := bodyTemplates[submit]
 	e, c := quoteJSON(email), quoteJSON(correlationID)
-	b := make([]byte, 0, len(p[0])+len(p[1])+len(p[2])+len(p[3])+2*len(e)+len(c))
-	b = append(b, p[0]...)
-	b = append(b, c...)
-	b = append(b, p[1]...)
-	b = append(b, e...)
-	b = append(b, p[2]...)
-	b = append(b, e...)
-	return append(b, p[3]...)
+	n := 0
+	for _, p := range t.parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n+len(t.holes)*max(len(e), len(c)))
+	for i, hole := range t.holes {
+		b = append(b, t.parts[i]...)
+		if hole == emailHole {
+			b = append(b, e...)
+		} else {
+			b = append(b, c...)
+		}
+	}
+	return append(b, t.parts[len(t.parts)-1]...)
 }
 
 func quoteJSON(s string) []byte {

@@ -1,11 +1,11 @@
-// Package bench drives the gate as a process, the way the Azure Functions
-// host and Microsoft Entra do: a fake Entra tenant that publishes signing
-// keys and mints bearer tokens, a runner for the real handler binary, Entra
-// request bodies, an open-loop load generator and latency statistics.
+// Package bench drives the gate the way Microsoft Entra does: a fake Entra
+// tenant that publishes signing keys and mints bearer tokens, Entra request
+// bodies (built through package graph), an open-loop load generator and
+// latency statistics. The process runner is internal/testutil/handlerproc.
 //
-// scripts/bench.sh uses it through ./internal/bench/benchgate, and the
-// end-to-end tests in internal/e2e use it directly. Nothing here is part of
-// the deployed app, and everything listens on 127.0.0.1 only.
+// scripts/bench.sh uses it through scripts/benchgate, and the end-to-end
+// tests in internal/e2e use it directly. Nothing here is part of the
+// deployed app, and everything listens on 127.0.0.1 only.
 package bench
 
 import (

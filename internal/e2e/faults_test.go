@@ -109,15 +109,16 @@ func TestTableMissing(t *testing.T) {
 		}
 	}
 	eventually(t, 5*time.Second, "a log line naming the fix", func() string {
-		for _, line := range strings.Split(g.Logs(), "\n") {
+		// The decision failed, so its line is an error: on stderr.
+		for _, line := range strings.Split(g.Stderr(), "\n") {
 			if strings.Contains(line, `"outcome":"unavailable"`) && strings.Contains(line, "invitectl init") {
 				return ""
 			}
 		}
-		return "no decision log line mentions `invitectl init`:\n" + g.Logs()
+		return "no decision log line on stderr mentions `invitectl init`:\n" + g.Stderr()
 	})
-	if strings.Contains(g.Logs(), invited) {
-		t.Errorf("the log holds a raw email address:\n%s", g.Logs())
+	if logs := g.Logs() + g.Stderr(); strings.Contains(logs, invited) {
+		t.Errorf("the log holds a raw email address:\n%s", logs)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/server"
 	"github.com/invitegate/invitegate/internal/tablestore"
+	"github.com/invitegate/invitegate/internal/testutil/handlerproc"
 )
 
 // The invitation set every test table starts with.
@@ -65,7 +66,7 @@ func seed(t *testing.T, s *tablestore.Store) {
 
 // gate is the handler process under test.
 type gate struct {
-	*bench.Handler
+	*handlerproc.Process
 	client *http.Client
 	token  string // sent as the bearer token when not ""
 }
@@ -92,11 +93,11 @@ func startGate(t *testing.T, store *tablestore.Store, env ...string) *gate {
 		t.Cleanup(func() { tenant.Close() })
 		base = append(base, tenant.Env()...)
 	}
-	h, err := bench.StartHandler(handlerBin, bench.HandlerOptions{Env: append(base, env...), KeepLogs: 8 << 20})
+	h, err := handlerproc.Start(handlerBin, handlerproc.Options{Env: append(base, env...), KeepLogs: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gate{Handler: h, client: client()}
+	g := &gate{Process: h, client: client()}
 	t.Cleanup(func() {
 		// net/http's graceful shutdown waits up to 5s for connections that
 		// were opened but never carried a request; the client dials spares.
@@ -108,7 +109,7 @@ func startGate(t *testing.T, store *tablestore.Store, env ...string) *gate {
 			t.Errorf("the race detector found a race in the handler:\n%s", h.Stderr())
 		}
 		if t.Failed() {
-			t.Logf("handler stderr:\n%s\nhandler errors and warnings (first 20):\n%s", h.Stderr(), problems(h.Logs(), 20))
+			t.Logf("handler stderr:\n%s\nhandler errors and warnings (first 20):\n%s", h.Stderr(), problems(h.Stderr(), 20))
 		}
 	})
 	if _, err := h.WaitReady(20 * time.Second); err != nil {

@@ -209,7 +209,7 @@ func TestHostileRequests(t *testing.T) {
 	if msg := g.checkDecisions(); msg != "" {
 		t.Fatal(msg)
 	}
-	if strings.Contains(g.Logs(), invited) || strings.Contains(g.Logs(), stranger) {
+	if logs := g.Logs() + g.Stderr(); strings.Contains(logs, invited) || strings.Contains(logs, stranger) {
 		t.Errorf("the log holds a raw email address")
 	}
 }

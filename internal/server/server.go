@@ -121,9 +121,12 @@ func New(d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", serveReady)
-	mux.Handle("/api/attributeStart", g.serveEvent(graph.AttributeCollectionStart))
-	mux.Handle("/api/attributeSubmit", g.serveEvent(graph.AttributeCollectionSubmit))
-	mux.HandleFunc("/", serveNotFound)
+	// Entra's two events, at the paths the Functions host forwards: any
+	// case, with or without a trailing slash, as the host routes them.
+	mux.Handle("/", hostRoutes(map[string]http.Handler{
+		"/api/attributeStart":  g.serveEvent(graph.AttributeCollectionStart),
+		"/api/attributeSubmit": g.serveEvent(graph.AttributeCollectionSubmit),
+	}, http.HandlerFunc(serveNotFound)))
 	return recoverer(d.Log, mux)
 }
 
@@ -269,7 +272,7 @@ func (g *gate) logDecision(log zerolog.Logger, ev graph.Event, v verdict, latenc
 		lv = lv.Str("reason", v.reason)
 	}
 	if v.level != "" {
-		lv = lv.Str("level", string(v.level))
+		lv = lv.Str("invite_level", string(v.level))
 	}
 	if ev == graph.AttributeCollectionSubmit && v.outcome == string(invite.Allowed) {
 		lv = lv.Bool("redemption_recorded", v.recorded)

@@ -1,86 +1,33 @@
-// Command benchgate measures the gate the way production runs it: the real
-// handler binary as a process, bearer tokens checked against a tenant's
-// published keys, and invitations in the Table service (Azurite). It
-// prints Markdown tables: the floor (a direct GetEntity and an empty round
-// trip) against the gate's latency per kind of sign-up, open-loop load at
-// fixed rates, the highest rate that keeps p99 under 50 ms, cold start,
-// peak memory and binary size.
-//
-// scripts/bench.sh installs and starts Azurite, builds the stripped
-// handler and runs this; see docs/performance.md. Every connection it
-// makes is to 127.0.0.1, and every load loop is bounded in count and time.
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/invitegate/invitegate/internal/bench"
+	"github.com/invitegate/invitegate/internal/graph"
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/server"
 	"github.com/invitegate/invitegate/internal/tablestore"
+	"github.com/invitegate/invitegate/internal/testutil/handlerproc"
 )
 
-type config struct {
-	handler     string
-	connection  string
-	azuritePid  int
-	azuriteVer  string
-	invitations int
-	sequential  int
-	duration    time.Duration
-	step        time.Duration
-	maxRate     float64
-	steps       string
-	coldStarts  int
-	cpuProfile  string
-}
-
-func main() {
-	var c config
-	flag.StringVar(&c.handler, "handler", "", "the handler binary to measure (required)")
-	flag.StringVar(&c.connection, "connection", "", "connection string of the Azurite to use (required)")
-	flag.IntVar(&c.azuritePid, "azurite-pid", 0, "Azurite's process id, to report its CPU use")
-	flag.StringVar(&c.azuriteVer, "azurite-version", "", "Azurite's version, for the report")
-	flag.IntVar(&c.invitations, "invitations", 1000, "address invitations to seed")
-	flag.IntVar(&c.sequential, "sequential", 1000, "requests per row of the one-at-a-time table")
-	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each fixed-rate run (50/s and 500/s)")
-	flag.DurationVar(&c.step, "step", 5*time.Second, "length of each step of the step-up run")
-	flag.Float64Var(&c.maxRate, "max-rate", 3000, "highest rate the step-up run tries, requests per second")
-	flag.StringVar(&c.steps, "steps", "600,700,800,900,1000,1200,1500,2000,2500,3000", "rates of the step-up run, requests per second; it stops at the first that is not sustained")
-	flag.IntVar(&c.coldStarts, "cold-starts", 5, "cold starts to time")
-	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write this harness's own CPU profile here (the load generator)")
-	flag.Parse()
-	if c.handler == "" || c.connection == "" {
-		fmt.Fprintln(os.Stderr, "usage: benchgate -handler PATH -connection CONNECTION-STRING [flags]; run scripts/bench.sh, which sets them")
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, c, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "benchgate:", err)
-		os.Exit(1)
-	}
-}
+// The harness: it seeds the invitation table, starts the handler as a
+// process and drives it, and collects what report.go prints.
 
 // The invitation set: address invitations member%05d@example.org (half of
 // them with prefill and set values), one domain invitation for
@@ -112,58 +59,51 @@ type harness struct {
 	table     *aztables.Client
 	store     *tablestore.Store // opened as the handler opens its own
 	tableName string
-	gate      *bench.Handler
+	gate      *handlerproc.Process
 	runID     uint32
 	seq       atomic.Uint64
 }
 
-func run(ctx context.Context, cfg config, out io.Writer) error {
-	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
+// measure seeds the table, starts the handler and runs every measurement
+// in turn; the harness it returns describes the setup for the report.
+func measure(ctx context.Context, cfg config) (*report, *harness, error) {
 	h := &harness{cfg: cfg, client: bench.Client(), runID: rand.Uint32()}
 	var err error
 	if h.tenant, err = bench.StartTenant(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer h.tenant.Close()
 	for n := 0; n < 5; n++ { // a handful of distinct tokens, as several Entra instances would send
 		tok, err := h.tenant.Token(n, time.Hour)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		h.tokens = append(h.tokens, tok)
 	}
 	progress("seeding %d address invitations and %s", cfg.invitations, domain)
 	if err := h.seed(ctx); err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	report := &report{}
 	progress("timing %d cold starts", cfg.coldStarts)
 	if err := h.coldStarts(ctx, report); err != nil {
-		return err
+		return nil, nil, err
 	}
 
-	if h.gate, err = bench.StartHandler(cfg.handler, bench.HandlerOptions{Env: h.env()}); err != nil {
-		return err
+	if h.gate, err = handlerproc.Start(cfg.handler, handlerproc.Options{Env: h.env()}); err != nil {
+		return nil, nil, err
 	}
 	defer h.gate.Kill()
 	if _, err := h.gate.WaitReady(10 * time.Second); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := h.waitDecisions(ctx, 10*time.Second); err != nil {
-		return err
+		return nil, nil, err
 	}
 	progress("warming up")
 	if r := bench.Sequential(ctx, 300, h.mixed); r.Failed > 0 {
-		return fmt.Errorf("warm-up: %d of %d requests failed: %v", r.Failed, r.Sent, r.Samples)
+		return nil, nil, fmt.Errorf("warm-up: %d of %d requests failed: %v", r.Failed, r.Sent, r.Samples)
 	}
 
 	progress("one request at a time (%d each)", cfg.sequential)
@@ -192,7 +132,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 
 	steps, err := parseRates(cfg.steps)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, rate := range steps {
 		if rate > cfg.maxRate || ctx.Err() != nil {
@@ -210,44 +150,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 
 	report.rowsAtEnd = h.countRows(ctx)
 	if report.peakRSS, err = h.gate.PeakRSS(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	code, err := h.gate.Stop()
 	if err != nil || code != 0 {
-		return fmt.Errorf("the handler did not stop cleanly: exit %d, %v\nstderr: %s", code, err, h.gate.Stderr())
+		return nil, nil, fmt.Errorf("the handler did not stop cleanly: exit %d, %v\nstderr: %s", code, err, h.gate.Stderr())
 	}
 	if st, err := os.Stat(cfg.handler); err == nil {
 		report.binary = st.Size()
 	}
-	report.print(out, h)
-	return ctx.Err()
-}
-
-func parseRates(list string) ([]float64, error) {
-	var rates []float64
-	for _, f := range strings.Split(list, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		r, err := strconv.ParseFloat(f, 64)
-		if err != nil || r <= 0 {
-			return nil, fmt.Errorf("-steps: %q is not a rate", f)
-		}
-		rates = append(rates, r)
-	}
-	return rates, nil
-}
-
-func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "benchgate: "+format+"\n", args...)
-}
-
-// pause lets Azurite and the handler settle between runs.
-func pause(ctx context.Context) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Second):
-	}
+	return report, h, nil
 }
 
 func (h *harness) env() []string {
@@ -324,7 +236,7 @@ func (h *harness) seed(ctx context.Context) error {
 // answers.
 func (h *harness) coldStarts(ctx context.Context, rep *report) error {
 	for i := 0; i < h.cfg.coldStarts && ctx.Err() == nil; i++ {
-		g, err := bench.StartHandler(h.cfg.handler, bench.HandlerOptions{Env: h.env()})
+		g, err := handlerproc.Start(h.cfg.handler, handlerproc.Options{Env: h.env()})
 		if err != nil {
 			return err
 		}
@@ -396,31 +308,35 @@ func (h *harness) signUp(ctx context.Context, k kind, submit bool, i int) error 
 	if status != http.StatusOK {
 		return fmt.Errorf("%s: HTTP %d: %.200s", path, status, resp)
 	}
+	answer, err := graph.DecodeResponse(bytes.NewReader(resp), event(submit))
+	if err != nil {
+		return fmt.Errorf("%s: %v: %.300s", path, err, resp)
+	}
 	if k == notInvited {
-		if !strings.Contains(string(resp), `"title":"Invitation required"`) {
+		if title, _, ok := answer.BlockPage(); !ok || title != "Invitation required" {
 			return fmt.Errorf("%s, %s: want the not-invited block page, got %.300s", path, k, resp)
 		}
 		return nil
 	}
-	if !continues(resp) {
+	if !answer.Continues() {
 		return fmt.Errorf("%s, %s: want the sign-up to continue, got %.300s", path, k, resp)
 	}
 	return nil
 }
 
+// event is the event of a start (submit false) or submit request.
+func event(submit bool) graph.Event {
+	if submit {
+		return graph.AttributeCollectionSubmit
+	}
+	return graph.AttributeCollectionStart
+}
+
+// continues reports whether resp, an answer to the start event, lets the
+// sign-up go on.
 func continues(resp []byte) bool {
-	var r struct {
-		Data struct {
-			Actions []struct {
-				Type string `json:"@odata.type"`
-			} `json:"actions"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(resp, &r) != nil || len(r.Data.Actions) != 1 {
-		return false
-	}
-	t := r.Data.Actions[0].Type
-	return strings.HasSuffix(t, ".continueWithDefaultBehavior") || strings.HasSuffix(t, ".setPrefillValues") || strings.HasSuffix(t, ".modifyAttributeValues")
+	answer, err := graph.DecodeResponse(bytes.NewReader(resp), graph.AttributeCollectionStart)
+	return err == nil && answer.Continues()
 }
 
 // mixed is the realistic mix: 70% start and 30% submit; 80% invited (three
@@ -597,8 +513,8 @@ func (h *harness) openLoop(ctx context.Context, rate float64, d time.Duration, d
 	rw.submit = r.Only(func(i int) bool { k, submit, _ := h.pick(i); return submit && k != notInvited }).Summarize()
 	pct := func(i int) float64 { return (cpu1[i] - cpu0[i]).Seconds() / r.Elapsed.Seconds() * 100 }
 	if h.gate != nil {
-		rw.rss, _ = bench.ProcStatusBytes(h.gate.Pid(), "VmRSS")
-		rw.hwm, _ = bench.ProcStatusBytes(h.gate.Pid(), "VmHWM")
+		rw.rss, _ = handlerproc.ProcStatusBytes(h.gate.Pid(), "VmRSS")
+		rw.hwm, _ = handlerproc.ProcStatusBytes(h.gate.Pid(), "VmHWM")
 	}
 	rw.gateCPU, rw.azuriteCPU, rw.benchCPU = pct(0), pct(1), pct(2)
 	rw.otherCPU = max(0, pct(3)-rw.gateCPU-rw.azuriteCPU-rw.benchCPU)
@@ -610,12 +526,12 @@ func (h *harness) openLoop(ctx context.Context, rate float64, d time.Duration, d
 func (h *harness) cpu() [4]time.Duration {
 	var c [4]time.Duration
 	if h.gate != nil {
-		c[0], _ = bench.CPUTime(h.gate.Pid())
+		c[0], _ = handlerproc.CPUTime(h.gate.Pid())
 	}
 	if h.cfg.azuritePid != 0 {
-		c[1], _ = bench.CPUTime(h.cfg.azuritePid)
+		c[1], _ = handlerproc.CPUTime(h.cfg.azuritePid)
 	}
-	c[2], _ = bench.CPUTime(os.Getpid())
+	c[2], _ = handlerproc.CPUTime(os.Getpid())
 	c[3] = machineBusy()
 	return c
 }
@@ -637,200 +553,4 @@ func machineBusy() time.Duration {
 		}
 	}
 	return time.Duration(ticks) * time.Second / 100
-}
-
-// row is one line of a table.
-type row struct {
-	name                          string
-	rate                          float64
-	sent                          int
-	s                             bench.Summary
-	start, submit                 bench.Summary // of a mix: the starts, and the invited submits
-	step                          bool
-	gateCPU, azuriteCPU, benchCPU float64
-	otherCPU                      float64 // everything else on the machine
-	rss, hwm                      int64   // the handler's, after the run
-	fds                           int64   // the most files the handler held open during the run
-	samples                       []string
-}
-
-// Sustained: p99 under 50 ms and at most 0.1% failed.
-func (r row) sustained() bool {
-	return r.s.N > 0 && r.s.P99 < 50*time.Millisecond && float64(r.s.Failed) <= 0.001*float64(r.sent)
-}
-
-type report struct {
-	floor                   []row
-	fixed                   []row
-	storeAlone, emptyAlone  row
-	storeWork, emptyAlone50 row
-	storeAlone50            row
-	steps                   []row
-	coldReady, coldDecision []time.Duration
-	peakRSS, binary         int64
-	rowsAfterFloor          int // rows in the table: Azurite scans them all for every query
-	rowsAtEnd               int
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "**missed**"
-}
-
-func (rep *report) print(w io.Writer, h *harness) {
-	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	p("## invitegate benchmark, %s", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	p("")
-	p("- machine: %d CPUs (nproc), %s, %s/%s, %s", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	azv := h.cfg.azuriteVer
-	if azv == "" {
-		azv = "version unknown"
-	}
-	p("- store: Azurite %s Table service, in memory, on this machine; %d address invitations + 1 domain invitation", azv, h.cfg.invitations)
-	p("- gate: the stripped handler binary, ENTRA_AUTH=jwt against a local discovery/JWKS server, %d distinct tokens, JSON log at info to a pipe", len(h.tokens))
-	p("- load generator, handler and Azurite share the same %d CPUs", runtime.NumCPU())
-	p("")
-	p("### One request at a time (%d each, interleaved)", h.cfg.sequential)
-	p("")
-	p("The table held %d rows after these (%d at the end of the benchmark): invitations, and the per-address records", rep.rowsAfterFloor, rep.rowsAtEnd)
-	p("of sign-ups through the domain invitation. Azurite answers every query by scanning all of them.")
-	p("")
-	p("| request | p50 ms | p95 ms | p99 ms | max ms | failed |")
-	p("|---|---:|---:|---:|---:|---:|")
-	for _, r := range rep.floor {
-		p("| %s | %s | %s | %s | %s | %d |", r.name, bench.Ms(r.s.P50), bench.Ms(r.s.P95), bench.Ms(r.s.P99), bench.Ms(r.s.Max), r.s.Failed)
-	}
-	p("")
-	if len(rep.floor) >= 6 {
-		floor := rep.floor[0].s.P50 + rep.floor[2].s.P50
-		p("Gate overhead: gate p50 ÷ (GetEntity p50 + empty round trip p50 = %s ms); target ≤ 1.5×", bench.Ms(floor))
-		p("")
-		queryFloor := rep.floor[1].s.P50 + rep.floor[2].s.P50
-		p("| sign-up (start) | gate p50 ms | ratio | target | ratio to the query Match sends + empty round trip (%s ms) |", bench.Ms(queryFloor))
-		p("|---|---:|---:|---|---:|")
-		for _, r := range rep.floor[3:6] {
-			ratio := float64(r.s.P50) / float64(floor)
-			p("| %s | %s | %.2f× | %s | %.2f× |", strings.TrimPrefix(r.name, "gate start, "), bench.Ms(r.s.P50), ratio, verdict(ratio <= 1.5),
-				float64(r.s.P50)/float64(queryFloor))
-		}
-		p("")
-	}
-	p("### Open loop: fixed arrival rate, 70%% start / 30%% submit, 80%% invited")
-	p("")
-	p("| run | rate/s | sent | answered/s | p50 ms | p95 ms | p99 ms | max ms | failed | send lag p99 ms | CPU: handler | Azurite | load gen | other | handler RSS, peak MB | handler open files, max |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	line := func(name string, r row) {
-		p("| %s | %.0f | %d | %.0f | %s | %s | %s | %s | %d | %s | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f, %.1f | %d |", name, r.rate, r.sent, r.s.Rate,
-			bench.Ms(r.s.P50), bench.Ms(r.s.P95), bench.Ms(r.s.P99), bench.Ms(r.s.Max), r.s.Failed, bench.Ms(r.s.LagP99),
-			r.gateCPU, r.azuriteCPU, r.benchCPU, r.otherCPU, float64(r.rss)/1e6, float64(r.hwm)/1e6, r.fds)
-	}
-	for _, r := range rep.fixed {
-		line(fmt.Sprintf("gate, %v", h.cfg.duration), r)
-	}
-	line(fmt.Sprintf("floor: Match's query straight to Azurite, %v", h.cfg.duration), rep.storeAlone50)
-	line(fmt.Sprintf("floor: GET / on the handler, %v", h.cfg.duration), rep.emptyAlone50)
-	line(fmt.Sprintf("floor: Match's query straight to Azurite, %v", h.cfg.duration), rep.storeAlone)
-	line(fmt.Sprintf("floor: the mix's store work (tablestore Match + Redeem, no HTTP), %v", h.cfg.duration), rep.storeWork)
-	line(fmt.Sprintf("floor: GET / on the handler, %v", h.cfg.duration), rep.emptyAlone)
-	for _, r := range rep.steps {
-		name := fmt.Sprintf("step, %v", h.cfg.step)
-		if !r.sustained() {
-			name += " (not sustained)"
-		}
-		line(name, r)
-	}
-	// The highest rate that held, below the first that did not.
-	best := 0.0
-	for _, r := range append(append([]row{}, rep.fixed...), rep.steps...) {
-		if !r.sustained() {
-			break
-		}
-		best = max(best, r.rate)
-	}
-	p("")
-	p("The same runs split by kind: every start, and the submits of invited people (each also records the redemption,")
-	p("so it makes three calls to the store where a start makes one).")
-	p("")
-	p("| run | rate/s | start p50 ms | start p95 ms | start p99 ms | invited submit p50 ms | p95 ms | p99 ms |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|")
-	storeWork := rep.storeWork
-	storeWork.name = "floor: the mix's store work, no HTTP"
-	for _, r := range append(append([]row{storeWork}, rep.fixed...), rep.steps...) {
-		name := r.name
-		if name == "" {
-			name = map[bool]string{true: "step", false: "gate"}[r.step]
-		}
-		p("| %s | %.0f | %s | %s | %s | %s | %s | %s |", name, r.rate,
-			bench.Ms(r.start.P50), bench.Ms(r.start.P95), bench.Ms(r.start.P99), bench.Ms(r.submit.P50), bench.Ms(r.submit.P95), bench.Ms(r.submit.P99))
-	}
-	p("")
-	p("Latency runs from when a request is sent to when its answer is read; requests are sent on schedule whatever")
-	p("the answers (open loop). Send lag is how late the generator sent them. CPU is per cent of one core over the run;")
-	p("\"other\" is everything else on the machine, which should be near 0%% for figures worth quoting.")
-	p("")
-	p("### Summary")
-	p("")
-	p("| measure | value | target | |")
-	p("|---|---:|---|---|")
-	if len(rep.fixed) == 2 {
-		r := rep.fixed[1]
-		p("| p99 at 500/s, the mix | %s ms | ≤ 5 ms | %s |", bench.Ms(r.s.P99), verdict(r.s.P99 <= 5*time.Millisecond))
-		p("| p99 at 500/s, starts only | %s ms | | |", bench.Ms(r.start.P99))
-	}
-	stepNote := ""
-	if n := len(rep.steps); n > 0 && rep.steps[n-1].sustained() {
-		stepNote = fmt.Sprintf("(at least: the highest step tried, %.0f/s, held)", rep.steps[n-1].rate)
-	} else if n > 0 {
-		stepNote = fmt.Sprintf("(%.0f/s did not)", rep.steps[n-1].rate)
-	}
-	p("| highest rate with p99 < 50 ms | %.0f/s %s | | |", best, stepNote)
-	medR, maxR := medianMax(rep.coldReady)
-	medD, maxD := medianMax(rep.coldDecision)
-	p("| cold start → first GET / answered (median, max of %d) | %s ms, %s ms | ≤ 20 ms | %s |", len(rep.coldReady), bench.Ms(medR), bench.Ms(maxR), verdict(medR <= 20*time.Millisecond))
-	p("| cold start → first authenticated decision (median, max of %d) | %s ms, %s ms | ≤ 50 ms | %s |", len(rep.coldDecision), bench.Ms(medD), bench.Ms(maxD), verdict(medD <= 50*time.Millisecond))
-	if len(rep.fixed) == 2 {
-		hwm := rep.fixed[1].hwm
-		p("| peak RSS of the handler (VmHWM), start to the end of the 500/s run | %.1f MB | ≤ 25 MB | %s |", float64(hwm)/1e6, verdict(hwm <= 25e6))
-	}
-	p("| peak RSS of the handler (VmHWM), after every run including overload steps | %.1f MB | ≤ 25 MB | %s |", float64(rep.peakRSS)/1e6, verdict(rep.peakRSS <= 25e6))
-	p("| binary size, stripped linux/amd64 | %.1f MB | ≤ 12 MB | %s |", float64(rep.binary)/1e6, verdict(rep.binary > 0 && rep.binary <= 12e6))
-	var failures []string
-	for _, rows := range [][]row{rep.floor, rep.fixed, {rep.storeAlone, rep.storeWork, rep.emptyAlone, rep.emptyAlone50, rep.storeAlone50}, rep.steps} {
-		for _, r := range rows {
-			for _, s := range r.samples {
-				failures = append(failures, fmt.Sprintf("%s %.0f/s: %s", r.name, r.rate, s))
-			}
-		}
-	}
-	if len(failures) > 0 {
-		p("")
-		p("Sample failures:")
-		p("")
-		for _, f := range failures[:min(len(failures), 10)] {
-			p("- %s", f)
-		}
-	}
-}
-
-func medianMax(d []time.Duration) (time.Duration, time.Duration) {
-	if len(d) == 0 {
-		return 0, 0
-	}
-	s := bench.Result{Latencies: d}.Summarize()
-	return s.P50, s.Max
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "CPU model unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "CPU model unknown"
 }

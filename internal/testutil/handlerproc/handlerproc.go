@@ -1,8 +1,12 @@
-package bench
+// Package handlerproc runs the gate's handler binary as a child process on
+// a loopback port, the way the Azure Functions host runs it, for the
+// end-to-end tests, the host emulator and the benchmark: it starts the
+// binary, waits until GET / answers, keeps what it writes, signals, stops
+// and measures it (CPU time, peak memory).
+package handlerproc
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,9 +21,9 @@ import (
 	"time"
 )
 
-// Handler is the gate's handler binary running as a child process on a
-// loopback port, as the Functions host runs it.
-type Handler struct {
+// Process is the handler binary running as a child process on a loopback
+// port.
+type Process struct {
 	// URL is http://127.0.0.1:port.
 	URL string
 	// Started is when the process was started (just before exec).
@@ -32,22 +36,27 @@ type Handler struct {
 	err    error // of cmd.Wait, once done is closed
 }
 
-// HandlerOptions configure StartHandler.
-type HandlerOptions struct {
+// Options configure Start.
+type Options struct {
 	// Env is the complete environment of the process, besides
-	// FUNCTIONS_CUSTOMHANDLER_PORT, which StartHandler sets. Nothing is
+	// FUNCTIONS_CUSTOMHANDLER_PORT, which Start sets. Nothing is
 	// inherited, so a developer's settings cannot leak into a test.
 	Env []string
 	// Port is the port to listen on; 0 picks a free one.
 	Port int
+	// Dir is the working directory; "" keeps the caller's.
+	Dir string
 	// KeepLogs keeps up to this many bytes of stdout (the JSON log) for
 	// Logs; later lines are only counted. 0 keeps nothing.
 	KeepLogs int
+	// Stdout and Stderr, when set, also receive everything the process
+	// writes to them, as it arrives.
+	Stdout, Stderr io.Writer
 }
 
-// StartHandler starts the binary at bin and returns at once; WaitReady
-// waits until it answers.
-func StartHandler(bin string, o HandlerOptions) (*Handler, error) {
+// Start starts the binary at bin and returns at once; WaitReady waits
+// until it answers.
+func Start(bin string, o Options) (*Process, error) {
 	port := o.Port
 	if port == 0 {
 		var err error
@@ -55,7 +64,7 @@ func StartHandler(bin string, o HandlerOptions) (*Handler, error) {
 			return nil, err
 		}
 	}
-	h := &Handler{
+	h := &Process{
 		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
 		stdout: &logSink{keep: o.KeepLogs},
 		stderr: &logSink{keep: 1 << 20},
@@ -63,7 +72,8 @@ func StartHandler(bin string, o HandlerOptions) (*Handler, error) {
 	}
 	h.cmd = exec.Command(bin)
 	h.cmd.Env = append(append([]string{}, o.Env...), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
-	h.cmd.Stdout, h.cmd.Stderr = h.stdout, h.stderr
+	h.cmd.Dir = o.Dir
+	h.cmd.Stdout, h.cmd.Stderr = tee(h.stdout, o.Stdout), tee(h.stderr, o.Stderr)
 	// Die with the test or benchmark that started it.
 	h.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	h.Started = time.Now()
@@ -77,6 +87,14 @@ func StartHandler(bin string, o HandlerOptions) (*Handler, error) {
 	return h, nil
 }
 
+// tee writes to kept and, when set, to also.
+func tee(kept *logSink, also io.Writer) io.Writer {
+	if also == nil {
+		return kept
+	}
+	return io.MultiWriter(kept, also)
+}
+
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -87,12 +105,18 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// Port returns the port the process was told to listen on.
+func (h *Process) Port() int {
+	p, _ := strconv.Atoi(h.URL[strings.LastIndexByte(h.URL, ':')+1:])
+	return p
+}
+
 // Pid returns the process id.
-func (h *Handler) Pid() int { return h.cmd.Process.Pid }
+func (h *Process) Pid() int { return h.cmd.Process.Pid }
 
 // WaitReady polls GET / until the handler answers, and returns how long
 // after Started that was.
-func (h *Handler) WaitReady(timeout time.Duration) (time.Duration, error) {
+func (h *Process) WaitReady(timeout time.Duration) (time.Duration, error) {
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -115,11 +139,11 @@ func (h *Handler) WaitReady(timeout time.Duration) (time.Duration, error) {
 }
 
 // Signal sends sig to the process.
-func (h *Handler) Signal(sig os.Signal) error { return h.cmd.Process.Signal(sig) }
+func (h *Process) Signal(sig os.Signal) error { return h.cmd.Process.Signal(sig) }
 
 // Wait waits at most timeout for the process to exit and returns its exit
 // code (-1 when a signal ended it).
-func (h *Handler) Wait(timeout time.Duration) (int, error) {
+func (h *Process) Wait(timeout time.Duration) (int, error) {
 	if !h.Exited() {
 		select {
 		case <-h.done:
@@ -137,8 +161,19 @@ func (h *Handler) Wait(timeout time.Duration) (int, error) {
 	return 0, h.err
 }
 
+// Done is closed when the process has ended and its output is drained.
+func (h *Process) Done() <-chan struct{} { return h.done }
+
+// ExitState returns how the process ended, or nil while it runs.
+func (h *Process) ExitState() *os.ProcessState {
+	if !h.Exited() {
+		return nil
+	}
+	return h.cmd.ProcessState
+}
+
 // Exited reports whether the process has ended.
-func (h *Handler) Exited() bool {
+func (h *Process) Exited() bool {
 	select {
 	case <-h.done:
 		return true
@@ -149,7 +184,7 @@ func (h *Handler) Exited() bool {
 
 // Stop sends SIGTERM and waits for the exit, killing the process if it
 // takes longer than 10s. It returns the exit code.
-func (h *Handler) Stop() (int, error) {
+func (h *Process) Stop() (int, error) {
 	if h.Exited() {
 		return h.Wait(0)
 	}
@@ -162,7 +197,7 @@ func (h *Handler) Stop() (int, error) {
 }
 
 // Kill ends the process at once.
-func (h *Handler) Kill() {
+func (h *Process) Kill() {
 	if !h.Exited() {
 		h.cmd.Process.Kill()
 		<-h.done
@@ -170,16 +205,16 @@ func (h *Handler) Kill() {
 }
 
 // Logs returns the JSON log kept so far (see HandlerOptions.KeepLogs).
-func (h *Handler) Logs() string { return h.stdout.String() }
+func (h *Process) Logs() string { return h.stdout.String() }
 
 // LogLines returns how many lines the handler has written to stdout.
-func (h *Handler) LogLines() int64 { return h.stdout.Lines() }
+func (h *Process) LogLines() int64 { return h.stdout.Lines() }
 
 // Stderr returns what the handler wrote to stderr.
-func (h *Handler) Stderr() string { return h.stderr.String() }
+func (h *Process) Stderr() string { return h.stderr.String() }
 
 // PeakRSS returns the process's peak resident set size (VmHWM), in bytes.
-func (h *Handler) PeakRSS() (int64, error) { return ProcStatusBytes(h.Pid(), "VmHWM") }
+func (h *Process) PeakRSS() (int64, error) { return ProcStatusBytes(h.Pid(), "VmHWM") }
 
 // ProcStatusBytes reads a "kB" field, such as VmHWM or VmRSS, of
 // /proc/pid/status.
@@ -248,39 +283,4 @@ func (s *logSink) Lines() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lines
-}
-
-// Post sends body to path on the handler as Entra does (JSON, with the
-// bearer token when token is not "") and returns the status and body.
-func Post(ctx context.Context, c *http.Client, url, token string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-// Client returns an HTTP client for driving the handler: keep-alive
-// connections to one host, enough of them for a few thousand requests per
-// second, and Entra's 2s limit as the timeout.
-func Client() *http.Client {
-	return &http.Client{
-		Timeout: 2 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns:        2048,
-			MaxIdleConnsPerHost: 2048,
-			IdleConnTimeout:     30 * time.Second,
-			DisableCompression:  true,
-		},
-	}
 }
