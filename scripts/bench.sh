@@ -15,13 +15,16 @@ cd "$root"
 # shellcheck source=scripts/lib/azurite.sh
 source scripts/lib/azurite.sh
 
-command -v go >/dev/null || { echo "Go is not installed: install Go 1.26 or newer" >&2; exit 1; }
+command -v go >/dev/null || {
+  echo "Go is not installed: install Go 1.26 or newer" >&2
+  exit 1
+}
 ensure_azurite "$root"
 
 work=$(mktemp -d)
 azurite_pid=
 cleanup() {
-  if [ -n "$azurite_pid" ]; then
+  if [[ -n "$azurite_pid" ]]; then
     kill "$azurite_pid" 2>/dev/null || true
     wait "$azurite_pid" 2>/dev/null || true
   fi

@@ -14,8 +14,14 @@ source scripts/lib/azurite.sh
 
 port=${PORT:-7071}
 azurite_port=${AZURITE_TABLE_PORT:-10002}
-command -v go >/dev/null || { echo "Go is not installed: install Go 1.26 or newer" >&2; exit 1; }
-port_free "$port" || { echo "port $port is busy: run PORT=<free port> scripts/dev.sh" >&2; exit 1; }
+command -v go >/dev/null || {
+  echo "Go is not installed: install Go 1.26 or newer" >&2
+  exit 1
+}
+port_free "$port" || {
+  echo "port $port is busy: run PORT=<free port> scripts/dev.sh" >&2
+  exit 1
+}
 
 pids=()
 cleanup() {
@@ -40,7 +46,7 @@ go build -o handler ./cmd/handler
 go build -o invitectl ./cmd/invitectl
 
 export INVITATIONS_CONNECTION=UseDevelopmentStorage=true # Azurite on 127.0.0.1:10002
-if [ "$azurite_port" != 10002 ]; then
+if [[ "$azurite_port" != 10002 ]]; then
   INVITATIONS_CONNECTION=$(azurite_connection "$azurite_port")
 fi
 export INVITATIONS_TABLE=${INVITATIONS_TABLE:-invitations}
@@ -51,7 +57,10 @@ export INVITATIONS_TABLE=${INVITATIONS_TABLE:-invitations}
 
 ENTRA_AUTH=off FUNCTIONS_CUSTOMHANDLER_PORT=$port ./handler &
 pids+=("$!")
-wait_port "$port" 10 || { echo "the handler did not start" >&2; exit 1; }
+wait_port "$port" 10 || {
+  echo "the handler did not start" >&2
+  exit 1
+}
 
 cat <<MSG
 

@@ -14,7 +14,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-command -v go >/dev/null || { echo "Go is not installed: install Go 1.26 or newer" >&2; exit 1; }
+command -v go >/dev/null || {
+  echo "Go is not installed: install Go 1.26 or newer" >&2
+  exit 1
+}
 
 fuzztime=${FUZZTIME:-30s}
 # Time spent shrinking each new input; Go's default (60s) can use up a short
@@ -40,7 +43,7 @@ for t in "${targets[@]}"; do
   fi
 done
 
-if [ ${#failed[@]} -gt 0 ]; then
+if ((${#failed[@]} > 0)); then
   echo >&2
   echo "failing: ${failed[*]}" >&2
   echo "the inputs are under <package>/testdata/fuzz/; commit them, fix the bug, and go test ./... replays them" >&2

@@ -5,7 +5,7 @@
 # ensure_azurite installs Azurite into tools/node_modules when missing.
 ensure_azurite() {
   local root=$1
-  if [ -x "$root/tools/node_modules/.bin/azurite-table" ]; then
+  if [[ -x "$root/tools/node_modules/.bin/azurite-table" ]]; then
     return 0
   fi
   if ! command -v npm >/dev/null 2>&1; then
@@ -24,7 +24,7 @@ port_free() {
 # wait_port PORT SECONDS waits until 127.0.0.1:PORT accepts connections.
 wait_port() {
   local port=$1 deadline=$((SECONDS + $2))
-  while [ $SECONDS -lt $deadline ]; do
+  while ((SECONDS < deadline)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       return 0
     fi
@@ -39,7 +39,7 @@ wait_port() {
 start_azurite() {
   local root=$1 port=$2 location=${3:-}
   local args=(--tableHost 127.0.0.1 --tablePort "$port" --disableTelemetry --silent --skipApiVersionCheck)
-  if [ -n "$location" ]; then
+  if [[ -n "$location" ]]; then
     mkdir -p "$location"
     args+=(--location "$location")
   else
