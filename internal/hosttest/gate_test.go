@@ -17,11 +17,10 @@ import (
 	"github.com/invitegate/invitegate/internal/graph"
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/tablestore"
+	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 	"github.com/invitegate/invitegate/internal/testutil/functionshost"
 )
 
-// ext is the prefix of the directory extension attributes the fixtures use.
-const ext = "extension_3b7e2c90aa104d6f9e1b22c4d5e6f7a8_"
 
 // partnerDomain is invited for bench.AppID, the application of the
 // fixtures and of bench.SignUpBody.
@@ -44,15 +43,7 @@ func newTable(t *testing.T, conn string, extra ...invite.Invitation) *tablestore
 	if err := s.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, inv := range append([]invite.Invitation{
-		{
-			Key: invite.Key{Subject: "jo.bloggs@example.org", App: invite.AnyApp}, Status: invite.StatusPending,
-			Prefill: map[string]string{"givenName": "Jo", "surname": "Bloggs", ext + "MemberYear": "2024", ext + "Newsletter": "true"},
-			Set:     map[string]string{"companyName": "Example Ltd", ext + "MemberYear": "2024"},
-		},
-		{Key: invite.Key{Subject: partnerDomain, App: bench.AppID}, Status: invite.StatusPending},
-		{Key: invite.Key{Subject: "alex.doe@gmail.com", App: invite.AnyApp}, Status: invite.StatusRedeemed},
-	}, extra...) {
+	for _, inv := range append(fixtures.Invitations(), extra...) {
 		if err := s.Put(ctx, inv); err != nil {
 			t.Fatal(err)
 		}
