@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strings"
 )
 
 // checkShape walks the body's JSON tokens once, before anything is
@@ -16,7 +17,29 @@ import (
 // so this check and json.Unmarshal, which runs next, cannot disagree on
 // where a key starts or what a string holds (docs/performance.md, "Decode",
 // says why this is not a hand-written byte scanner).
-func checkShape(body []byte) error {
+func checkShape(body []byte) error { return walkShape(body, newFoldedKeys) }
+
+// keySet remembers the keys of one object; add reports whether key repeats
+// one of them.
+type keySet interface{ add(key string) (repeated bool) }
+
+// foldedKeys compares keys by foldKey.
+type foldedKeys map[string]struct{}
+
+func newFoldedKeys() keySet { return foldedKeys{} }
+
+func (s foldedKeys) add(key string) bool {
+	k := foldKey(key)
+	if _, dup := s[k]; dup {
+		return true
+	}
+	s[k] = struct{}{}
+	return false
+}
+
+// walkShape is checkShape with the key comparison given: newKeys makes
+// the set of one object's keys.
+func walkShape(body []byte, newKeys func() keySet) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -28,7 +51,7 @@ func checkShape(body []byte) error {
 	}
 	type frame struct {
 		object bool
-		keys   map[string]struct{}
+		keys   keySet
 		key    bool // the next token of this object is a key
 	}
 	stack := make([]frame, 1, 8)
@@ -61,16 +84,14 @@ func checkShape(body []byte) error {
 			continue
 		}
 		key, _ := tok.(string)
-		folded := foldKey(key)
 		if top.keys == nil {
-			top.keys = make(map[string]struct{}, 8)
+			top.keys = newKeys()
 		}
-		if _, dup := top.keys[folded]; dup {
+		if top.keys.add(key) {
 			return badRequest("JSON object repeats the key %q", truncate(key))
 		}
-		top.keys[folded] = struct{}{}
 		top.key = false
-		if len(stack) == 1 && folded == "DATA" {
+		if len(stack) == 1 && strings.EqualFold(key, "data") {
 			sawData = true
 		}
 	}

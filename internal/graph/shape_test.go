@@ -3,92 +3,30 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 )
 
-// checkShapeTokens is the fuzz oracle of checkShape: the same walk of
-// encoding/json's tokens, but comparing each key with every earlier one by
-// bytes.EqualFold (what encoding/json uses to match field names) instead of
-// by foldKey. FuzzCheckShape holds checkShape to its verdicts.
-//
-// It walks the JSON tokens once: the top level must be an object
-// with a "data" object, nesting is bounded, and no object repeats a key
-// (encoding/json would silently keep the last one, so a body could mean
-// different things to different parsers).
+// checkShapeTokens is the fuzz oracle of checkShape: the same walk, with
+// each key compared to every earlier key of its object by bytes.EqualFold,
+// which is what encoding/json uses to match field names, instead of by
+// foldKey. FuzzCheckShape holds checkShape to its verdicts.
 func checkShapeTokens(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	type frame struct {
-		object bool
-		keys   map[string]struct{}
-		expect bool // the next token in this object is a key
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return badRequest("body is not JSON: %v", jsonErrorText(err))
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return badRequest("body must be a JSON object")
-	}
-	stack := []frame{{object: true, expect: true}}
-	sawData := false
-	for len(stack) > 0 {
-		tok, err := dec.Token()
-		if err != nil {
-			return badRequest("body is not JSON: %v", jsonErrorText(err))
-		}
-		top := &stack[len(stack)-1]
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= maxDepth {
-					return badRequest("JSON nests deeper than %d levels", maxDepth)
-				}
-				stack = append(stack, frame{object: d == '{', expect: d == '{'})
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 && stack[len(stack)-1].object {
-					stack[len(stack)-1].expect = true
-				}
-			}
-			continue
-		}
-		if !top.object {
-			continue
-		}
-		if !top.expect {
-			top.expect = true // a scalar value ends this member
-			continue
-		}
-		key, _ := tok.(string)
-		if top.keys == nil {
-			top.keys = make(map[string]struct{}, 8)
-		}
-		// encoding/json matches struct fields with bytes.EqualFold, so
-		// any two keys it folds together collide. Compared pairwise here,
-		// independently of foldKey.
-		for seen := range top.keys {
-			if bytes.EqualFold([]byte(seen), []byte(key)) {
-				return badRequest("JSON object repeats the key %q", truncate(key))
-			}
-		}
-		top.keys[key] = struct{}{}
-		top.expect = false
-		if len(stack) == 1 && bytes.EqualFold([]byte(key), []byte("data")) {
-			sawData = true
+	return walkShape(body, func() keySet { return &pairwiseKeys{} })
+}
+
+type pairwiseKeys struct{ seen []string }
+
+func (p *pairwiseKeys) add(key string) bool {
+	for _, k := range p.seen {
+		if bytes.EqualFold([]byte(k), []byte(key)) {
+			return true
 		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("body has data after the JSON object")
-	}
-	if !sawData {
-		return badRequest(`"data" is required`)
-	}
-	return nil
+	p.seen = append(p.seen, key)
+	return false
 }
 
 // FuzzCheckShape: checkShape and its oracle agree on every body that
