@@ -24,6 +24,8 @@ import (
 //	Redemptions   Int32 count of distinct sign-ups (correlation ids)
 //	RedeemedFirst, RedeemedLast  Edm.DateTime
 //	RecentCorrelations  the latest correlation ids counted, space-separated
+//	Sent          Int32 count of invitation messages the mail server accepted
+//	SentFirst, SentLast  Edm.DateTime
 const (
 	domainRecordPrefix = "~domain~"
 	maxRecent          = 32
@@ -52,6 +54,9 @@ type entity struct {
 	RedeemedLastType  string `json:"RedeemedLast@odata.type,omitempty"`
 
 	RecentCorrelations string `json:"RecentCorrelations,omitempty"`
+
+	// Messages sent about the invitation (invitectl send): see sent.go.
+	sentColumns
 }
 
 func formatTime(t time.Time) (value, typ string) {
@@ -118,6 +123,7 @@ func toEntity(inv invite.Invitation) (entity, error) {
 		return e, err
 	}
 	e.Set, err = encodeValues(inv.Set)
+	e.sentColumns = toSentColumns(inv.SentRecord)
 	return e, err
 }
 
@@ -143,7 +149,8 @@ func (e entity) invitation() (invite.Invitation, error) {
 	if inv.Set, err = decodeValues(e.Set); err != nil {
 		return inv, err
 	}
-	return inv, nil
+	inv.SentRecord, err = e.sentColumns.record()
+	return inv, err
 }
 
 func (e entity) redemptions() invite.Redemptions {
