@@ -67,6 +67,9 @@ func commandList() []command {
 		listCommand(),
 		statsCommand(),
 		doctorCommand(),
+		appCommand(),
+		linkCommand(),
+		sendCommand(),
 	}
 }
 
