@@ -245,6 +245,7 @@ func printInvitation(w io.Writer, inv invite.Invitation, now time.Time) {
 		row("first", inv.First.UTC().Format(time.RFC3339))
 		row("last", inv.Last.UTC().Format(time.RFC3339))
 	}
+	printSent(row, inv)
 }
 
 func revokeCommand() command {

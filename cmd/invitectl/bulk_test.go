@@ -373,7 +373,7 @@ func testList(t *testing.T, c *ctl) {
 	if len(lines) != 7 || !strings.HasPrefix(lines[0], "EMAIL ") || lines[6] != "(5 invitations)" {
 		t.Fatalf("list:\n%s", out)
 	}
-	wantRow := fmt.Sprintf(tableFormat, "jo@example.org", "pending", "2099-02-01T00:00:00Z", "0", "*", "Partner, \"cohort 3\" second line — café ✓")
+	wantRow := fmt.Sprintf(tableFormat, "jo@example.org", "pending", "2099-02-01T00:00:00Z", "0", "0", "*", "Partner, \"cohort 3\" second line — café ✓")
 	if lines[3]+"\n" != wantRow {
 		t.Fatalf("list row:\n%q\nwant\n%q", lines[3], wantRow)
 	}

@@ -14,6 +14,8 @@ import (
 
 type listFlags struct {
 	status, app, domain, output string
+	sent, notSent               bool   // mailed at least once, or never
+	olderThan                   string // not mailed (or created) within this age
 }
 
 func listCommand() command {
@@ -21,7 +23,7 @@ func listCommand() command {
 	return command{
 		name:    "list",
 		summary: "list invitations, filtered, as a table, JSON lines or CSV",
-		usage:   "[--status pending|redeemed|revoked|expired] [--app APPID|*] [--domain DOMAIN] [--output table|json|csv]",
+		usage:   "[--status pending|redeemed|revoked|expired] [--app APPID|*] [--domain DOMAIN] [--sent|--not-sent] [--older-than 7d] [--output table|json|csv]",
 		examples: []string{
 			"invitectl list",
 			"invitectl list --status pending --domain partner.example",
@@ -32,6 +34,9 @@ func listCommand() command {
 			fs.StringVar(&f.status, "status", "", "only invitations in this `STATE`: pending, redeemed, revoked or expired (an expired invitation is not shown as pending or redeemed)")
 			fs.StringVar(&f.app, "app", "", "only invitations for this `APPID`; * for those valid for any application")
 			fs.StringVar(&f.domain, "domain", "", "only invitations of addresses in this `DOMAIN`, and the domain's own")
+			fs.BoolVar(&f.sent, "sent", false, "only invitations mailed at least once (invitectl send)")
+			fs.BoolVar(&f.notSent, "not-sent", false, "only invitations never mailed")
+			fs.StringVar(&f.olderThan, "older-than", "", "only invitations not mailed (or, never mailed, created) within this `AGE`, such as 7d: those send --older-than would remind")
 			fs.StringVar(&f.output, "output", "table", "`FORMAT`: table (aligned, for people), json (one JSON object per line) or csv (the import format)")
 		},
 		run: func(c *cli, fs *flag.FlagSet) error {
@@ -107,8 +112,12 @@ func (f listFlags) filter(now time.Time) (func(invite.Invitation) bool, error) {
 			return nil, usagef("--domain: %v", err)
 		}
 	}
+	mailed, err := f.sentFilter(now)
+	if err != nil {
+		return nil, err
+	}
 	return func(inv invite.Invitation) bool {
-		return (status == "" || displayStatus(inv, now) == status) &&
+		return mailed(inv) && (status == "" || displayStatus(inv, now) == status) &&
 			(app == "" || inv.App == app) &&
 			(domain == "" || inv.Subject == domain || invite.DomainOf(inv.Subject) == domain)
 	}, nil
@@ -116,10 +125,10 @@ func (f listFlags) filter(now time.Time) (func(invite.Invitation) bool, error) {
 
 // The table has fixed column widths, so it streams: no row waits for the
 // widest one. A longer address pushes its row's later columns right.
-const tableFormat = "%-34s %-8s %-20s %8s  %-36s  %s\n"
+const tableFormat = "%-34s %-8s %-20s %8s %6s  %-36s  %s\n"
 
 func writeTableHeader(w io.Writer) {
-	fmt.Fprintf(w, tableFormat, "EMAIL", "STATUS", "EXPIRES", "SIGN-UPS", "APP", "NOTE")
+	fmt.Fprintf(w, tableFormat, "EMAIL", "STATUS", "EXPIRES", "SIGN-UPS", "MAILED", "APP", "NOTE")
 }
 
 func writeTableRow(w io.Writer, inv invite.Invitation, now time.Time) error {
@@ -127,7 +136,7 @@ func writeTableRow(w io.Writer, inv invite.Invitation, now time.Time) error {
 	if !inv.Expires.IsZero() {
 		expires = inv.Expires.UTC().Format(time.RFC3339)
 	}
-	_, err := fmt.Fprintf(w, tableFormat, inv.Subject, displayStatus(inv, now), expires, fmt.Sprint(inv.Count), inv.App, oneLine(inv.Note, 60))
+	_, err := fmt.Fprintf(w, tableFormat, inv.Subject, displayStatus(inv, now), expires, fmt.Sprint(inv.Count), fmt.Sprint(inv.SentCount), inv.App, oneLine(inv.Note, 60))
 	return err
 }
 
@@ -160,6 +169,9 @@ type jsonInvitation struct {
 	RedeemedLast  string            `json:"redeemed_last,omitempty"`
 	Prefill       map[string]string `json:"prefill,omitempty"`
 	Set           map[string]string `json:"set,omitempty"`
+	Sent          int64             `json:"sent,omitempty"`
+	SentFirst     string            `json:"sent_first,omitempty"`
+	SentLast      string            `json:"sent_last,omitempty"`
 }
 
 func newJSONInvitation(inv invite.Invitation, now time.Time) jsonInvitation {
@@ -167,5 +179,6 @@ func newJSONInvitation(inv invite.Invitation, now time.Time) jsonInvitation {
 		Email: inv.Subject, App: inv.App, Status: displayStatus(inv, now), Expires: stamp(inv.Expires), Note: inv.Note,
 		Created: stamp(inv.Created), Redemptions: inv.Count, RedeemedFirst: stamp(inv.First), RedeemedLast: stamp(inv.Last),
 		Prefill: inv.Prefill, Set: inv.Set,
+		Sent: inv.SentCount, SentFirst: stamp(inv.FirstSent), SentLast: stamp(inv.LastSent),
 	}
 }
