@@ -59,6 +59,8 @@ func (m *multiFlag) Set(v string) error {
 type addFlags struct {
 	app, expires, note string
 	prefill, set       multiFlag
+	send               bool   // then mail the person their link
+	message            string // with send: a note to the person
 }
 
 func addCommand() command {
@@ -78,6 +80,8 @@ func addCommand() command {
 			fs.StringVar(&f.note, "note", "", "a note for administrators")
 			fs.Var(&f.prefill, "prefill", "NAME=VALUE suggested on the sign-up form (repeatable)")
 			fs.Var(&f.set, "set", "NAME=VALUE enforced when the form is submitted (repeatable)")
+			fs.BoolVar(&f.send, "send", false, "then email the person their sign-up link (as invitectl send does)")
+			fs.StringVar(&f.message, "message", "", "with --send: a personal note shown in the message (`TEXT`)")
 		},
 		run: func(c *cli, fs *flag.FlagSet) error {
 			a, err := args(fs, 1, 1, "one EMAIL or @DOMAIN")
@@ -108,7 +112,7 @@ func addCommand() command {
 				inv := invite.Invitation{Key: k, Status: invite.StatusPending, Expires: expires, Created: now.Truncate(time.Second),
 					Note: f.note, Prefill: f.prefill.values, Set: f.set.values}
 				if existed = old != nil; existed {
-					inv.Redemptions, inv.Created = old.Redemptions, old.Created
+					inv.Redemptions, inv.Created, inv.SentRecord = old.Redemptions, old.Created, old.SentRecord
 					if old.Count > 0 {
 						inv.Status = invite.StatusRedeemed
 					}
@@ -123,6 +127,9 @@ func addCommand() command {
 				verb = "re-invited"
 			}
 			fmt.Fprintf(c.stdout, "%s %s%s\n", verb, k, expiryText(expires))
+			if f.send {
+				return sendAfter(c, []target{{key: k}}, f.message, false)
+			}
 			return nil
 		},
 	}

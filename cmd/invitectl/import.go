@@ -15,6 +15,7 @@ import (
 type importFlags struct {
 	dryRun, skipInvalid, ignoreUnknown, verbose bool
 	workers                                     int
+	send                                        bool // then mail those never mailed
 }
 
 func importCommand() command {
@@ -35,6 +36,7 @@ func importCommand() command {
 			fs.BoolVar(&f.ignoreUnknown, "ignore-unknown", false, "ignore columns that are not part of the format")
 			fs.BoolVar(&f.verbose, "verbose", false, "list every row created or updated")
 			fs.IntVar(&f.workers, "concurrency", defaultWorkers, "`N` rows written at once")
+			fs.BoolVar(&f.send, "send", false, "then email their sign-up link to the file's invitations never mailed before")
 		},
 		run: func(c *cli, fs *flag.FlagSet) error {
 			a, err := args(fs, 1, 1, "one FILE, or - for standard input")
@@ -44,7 +46,17 @@ func importCommand() command {
 			if f.workers, err = workersFlag(f.workers); err != nil {
 				return err
 			}
-			return runImport(c, a[0], f)
+			if f.send && a[0] == "-" {
+				return usagef("--send reads the file again after the import: give a file name, not -")
+			}
+			if err := runImport(c, a[0], f); err != nil || !f.send || f.dryRun {
+				return err
+			}
+			targets, err := fileTargets(c, a[0], "")
+			if err != nil {
+				return err
+			}
+			return sendAfter(c, targets, "", true)
 		},
 	}
 }
