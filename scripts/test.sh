@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check: go vet and all tests, against a private Azurite that
-# this script installs (if needed), starts, and stops.
+# Runs every check: go vet and all tests, against a private Azurite and a
+# private Mailpit (SMTP) that this script installs (if needed), starts, and
+# stops.
 #
 #   scripts/test.sh                 all tests
 #   scripts/test.sh -run Conformance ./internal/tablestore/   extra go test arguments
@@ -9,14 +10,25 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=scripts/lib/azurite.sh
 source scripts/lib/azurite.sh
+# shellcheck source=scripts/lib/mailpit.sh
+source scripts/lib/mailpit.sh
 
 command -v go >/dev/null || { echo "Go is not installed: install Go 1.26 or newer" >&2; exit 1; }
 ensure_azurite "$root"
+ensure_mailpit "$root"
 
 port=${TEST_AZURITE_PORT:-10112}
 while ! port_free "$port"; do port=$((port + 1)); done
 start_azurite "$root" "$port"
-trap 'kill "$AZURITE_PID" 2>/dev/null || true; wait "$AZURITE_PID" 2>/dev/null || true' EXIT
+smtp_port=$((port + 1))
+while ! port_free "$smtp_port"; do smtp_port=$((smtp_port + 1)); done
+mailpit_port=$((smtp_port + 1))
+while ! port_free "$mailpit_port"; do mailpit_port=$((mailpit_port + 1)); done
+MAILPIT_PID=
+trap 'kill "$AZURITE_PID" $MAILPIT_PID 2>/dev/null || true; wait "$AZURITE_PID" $MAILPIT_PID 2>/dev/null || true' EXIT
+start_mailpit "$root" "$smtp_port" "$mailpit_port"
+export INVITEGATE_TEST_SMTP="127.0.0.1:$smtp_port" INVITEGATE_TEST_MAILPIT_API="http://127.0.0.1:$mailpit_port"
+export MAILPIT_BIN="$root/tools/bin/mailpit"
 export INVITEGATE_TEST_CONNECTION
 INVITEGATE_TEST_CONNECTION=$(azurite_connection "$port")
 export AZURITE_TABLE_BIN="$root/tools/node_modules/.bin/azurite-table"

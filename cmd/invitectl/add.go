@@ -32,6 +32,8 @@ type addFlags struct {
 	app, expires, note string
 	prefill, set       multiFlag
 	allowPublicDomain  bool
+	send               bool   // then mail the person their link
+	message            string // with send: a note to the person
 }
 
 func addCommand() command {
@@ -39,7 +41,7 @@ func addCommand() command {
 	return command{
 		name:    "add",
 		summary: "invite an address or a whole domain (creates or replaces)",
-		usage:   "EMAIL|@DOMAIN [--app APPID] [--expires 2027-01-31|30d] [--prefill NAME=VALUE]... [--set NAME=VALUE]... [--note TEXT]",
+		usage:   "EMAIL|@DOMAIN [--app APPID] [--expires 2027-01-31|30d] [--prefill NAME=VALUE]... [--set NAME=VALUE]... [--note TEXT] [--send [--message TEXT]]",
 		examples: []string{
 			"invitectl add jo.bloggs@example.org",
 			"invitectl add jo.bloggs@example.org --expires 2027-01-31 --prefill givenName=Jo --prefill surname=Bloggs",
@@ -52,6 +54,8 @@ func addCommand() command {
 			fs.Var(&f.prefill, "prefill", "NAME=VALUE suggested on the sign-up form (repeatable)")
 			fs.Var(&f.set, "set", "NAME=VALUE enforced when the form is submitted (repeatable)")
 			fs.BoolVar(&f.allowPublicDomain, "allow-public-domain", false, "allow a whole-domain invitation for a public mail provider such as gmail.com (anyone can get an address there)")
+			fs.BoolVar(&f.send, "send", false, "then email the person their sign-up link (as invitectl send does)")
+			fs.StringVar(&f.message, "message", "", "with --send: a personal note shown in the message (`TEXT`)")
 		},
 		run: func(c *cli, fs *flag.FlagSet) error {
 			a, err := args(fs, 1, 1, "one EMAIL or @DOMAIN")
@@ -78,8 +82,9 @@ func addCommand() command {
 				return err
 			}
 			// A re-invitation keeps the history of earlier sign-ups and
-			// makes a revoked invitation valid again. Update writes only if
-			// no sign-up was recorded since the read, so none is lost.
+			// messages sent (invite.Change), and makes a revoked invitation
+			// valid again. Update writes only if no sign-up was recorded
+			// since the read, so none is lost.
 			existed := false
 			change := invite.Change{Key: k, Status: invite.StatusPending, Expires: &expires, Note: &f.note,
 				Prefill: invite.Values{Replace: true, Put: f.prefill.values}, Set: invite.Values{Replace: true, Put: f.set.values}}
@@ -96,6 +101,9 @@ func addCommand() command {
 				verb = "re-invited"
 			}
 			fmt.Fprintf(c.stdout, "%s %s%s\n", verb, keyText(k), expiryText(expires))
+			if f.send {
+				return sendAfter(c, []target{{key: k}}, f.message, false)
+			}
 			return nil
 		},
 	}

@@ -118,7 +118,8 @@ func seed(t *testing.T, c *ctl) {
 		{Key: invite.Key{Subject: "amy@example.org", App: appB}, Status: invite.StatusPending, Created: t0.Add(time.Hour),
 			Note: "carriage\r\nreturn"},
 		{Key: invite.Key{Subject: "old@example.org", App: invite.AnyApp}, Status: invite.StatusPending, Created: t0,
-			Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Note: "=1+1", Set: map[string]string{"companyName": "@home"}},
+			Expires: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Note: "=1+1", Set: map[string]string{"companyName": "@home"},
+			SentRecord: invite.SentRecord{SentCount: 2, FirstSent: t0.Add(time.Minute), LastSent: t0.Add(26 * time.Hour)}},
 	} {
 		if err := c.store.Put(ctx, inv); err != nil {
 			t.Fatal(err)
@@ -139,16 +140,16 @@ func seed(t *testing.T, c *ctl) {
 func testRoundTrip(t *testing.T, c *ctl) {
 	seed(t, c)
 	first := c.mustRun("export")
-	wantHead := "email,app,expires,note,status,created,redeemed_first,redeemed_last,redemptions,prefill.givenName,prefill.surname,set.companyName,set.extension_abc_Level\n"
+	wantHead := "email,app,expires,note,status,created,redeemed_first,redeemed_last,redemptions,sent,sent_first,sent_last,prefill.givenName,prefill.surname,set.companyName,set.extension_abc_Level\n"
 	if !strings.HasPrefix(first, wantHead) {
 		t.Fatalf("export header:\n%s\nwant %s", first, wantHead)
 	}
 	for _, row := range []string{
-		"\n'@partner.example,,,,pending,2026-03-04T05:06:07.891Z,,,0,,,,gold\n", // a spreadsheet would take @ for a formula
-		"amy@example.org," + appB + ",,\"carriage\r\nreturn\",redeemed,2026-03-04T06:06:07.891Z,2026-03-04T07:06:07.891Z,2026-03-06T07:06:07.891Z,2,,,,\n",
-		"jo@example.org,,2099-02-01T00:00:00Z,\"Partner, \"\"cohort 3\"\"\nsecond line — café ✓\",pending,2026-03-04T05:06:07.891Z,,,0,Jo,Bloggs,\"Example, Ltd\",\n",
-		"jo@example.org," + appA + ",,\" leading space\",revoked,2026-03-04T05:06:07.891Z,,,0,,,,\n",
-		"\nold@example.org,,2020-01-01T00:00:00Z,'=1+1,pending,2026-03-04T05:06:07.891Z,,,0,,,'@home,\n",
+		"\n'@partner.example,,,,pending,2026-03-04T05:06:07.891Z,,,0,0,,,,,,gold\n", // a spreadsheet would take @ for a formula
+		"amy@example.org," + appB + ",,\"carriage\r\nreturn\",redeemed,2026-03-04T06:06:07.891Z,2026-03-04T07:06:07.891Z,2026-03-06T07:06:07.891Z,2,0,,,,,,\n",
+		"jo@example.org,,2099-02-01T00:00:00Z,\"Partner, \"\"cohort 3\"\"\nsecond line — café ✓\",pending,2026-03-04T05:06:07.891Z,,,0,0,,,Jo,Bloggs,\"Example, Ltd\",\n",
+		"jo@example.org," + appA + ",,\" leading space\",revoked,2026-03-04T05:06:07.891Z,,,0,0,,,,,,\n",
+		"\nold@example.org,,2020-01-01T00:00:00Z,'=1+1,pending,2026-03-04T05:06:07.891Z,,,0,2,2026-03-04T05:07:07.891Z,2026-03-05T07:06:07.891Z,,,'@home,\n",
 	} {
 		if !strings.Contains(first, row) {
 			t.Errorf("export lacks the row %q:\n%s", row, first)
@@ -400,7 +401,7 @@ func testList(t *testing.T, c *ctl) {
 	if len(lines) != 7 || !strings.HasPrefix(lines[0], "EMAIL ") || lines[6] != "(5 invitations)" {
 		t.Fatalf("list:\n%s", out)
 	}
-	wantRow := fmt.Sprintf(tableFormat, "jo@example.org", "pending", "2099-02-01T00:00:00Z", "0", "*", "Partner, \"cohort 3\" second line — café ✓")
+	wantRow := fmt.Sprintf(tableFormat, "jo@example.org", "pending", "2099-02-01T00:00:00Z", "0", "0", "*", "Partner, \"cohort 3\" second line — café ✓")
 	if lines[3]+"\n" != wantRow {
 		t.Fatalf("list row:\n%q\nwant\n%q", lines[3], wantRow)
 	}
@@ -432,6 +433,10 @@ func testList(t *testing.T, c *ctl) {
 		{[]string{"--app", strings.ToUpper(appA)}, []string{"jo@example.org " + appA + " revoked"}},
 		{[]string{"--app", "*", "--domain", "example.org"}, []string{"jo@example.org * pending", "old@example.org * expired"}},
 		{[]string{"--domain", "@Partner.example"}, []string{"@partner.example * pending"}},
+		// Filters on mail select only addresses: a domain has no one to mail.
+		{[]string{"--sent"}, []string{"old@example.org * expired"}},
+		{[]string{"--not-sent"}, []string{"amy@example.org " + appB + " redeemed", "jo@example.org * pending", "jo@example.org " + appA + " revoked"}},
+		{[]string{"--not-sent", "--status", "pending"}, []string{"jo@example.org * pending"}},
 	} {
 		if got := subjects(tc.args...); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("list %q = %q, want %q", tc.args, got, tc.want)
@@ -442,15 +447,24 @@ func testList(t *testing.T, c *ctl) {
 	if j.Redemptions != 2 || j.RedeemedLast != "2026-03-06T07:06:07.891Z" || j.Note != "carriage\r\nreturn" {
 		t.Errorf("json fields: %+v", j)
 	}
+	if out := c.mustRun("list", "--output", "json", "--status", "redeemed"); strings.Contains(out, `"sent`) {
+		t.Errorf("json of an invitation never mailed has sent fields: %s", out)
+	}
+	j = jsonInvitation{}
+	json.Unmarshal([]byte(strings.Split(c.mustRun("list", "--output", "json", "--sent"), "\n")[0]), &j)
+	if j.Sent != 2 || j.SentFirst != "2026-03-04T05:07:07.891Z" || j.SentLast != "2026-03-05T07:06:07.891Z" {
+		t.Errorf("json sent fields: %+v", j)
+	}
 
 	csvOut := c.mustRun("list", "--output", "csv", "--status", "revoked")
-	want := "email,app,expires,note,status,created,redeemed_first,redeemed_last,redemptions\n" +
-		"jo@example.org," + appA + ",,\" leading space\",revoked,2026-03-04T05:06:07.891Z,,,0\n"
+	want := "email,app,expires,note,status,created,redeemed_first,redeemed_last,redemptions,sent,sent_first,sent_last\n" +
+		"jo@example.org," + appA + ",,\" leading space\",revoked,2026-03-04T05:06:07.891Z,,,0,0,,\n"
 	if csvOut != want {
 		t.Errorf("list --output csv:\n%s\nwant\n%s", csvOut, want)
 	}
 
-	for _, args := range [][]string{{"list", "--status", "gone"}, {"list", "--output", "xml"}, {"list", "--app", "portal"}, {"list", "--domain", "x"}, {"list", "extra"}} {
+	for _, args := range [][]string{{"list", "--status", "gone"}, {"list", "--output", "xml"}, {"list", "--app", "portal"}, {"list", "--domain", "x"}, {"list", "extra"},
+		{"list", "--sent", "--not-sent"}, {"list", "--older-than", "7"}, {"list", "--older-than", "2027-01-31"}} {
 		if code, _, _ := c.run(args...); code != exitUsage {
 			t.Errorf("invitectl %s: exit %d, want 2", strings.Join(args, " "), code)
 		}
@@ -546,7 +560,7 @@ func testRevokeDeleteFile(t *testing.T, c *ctl) {
 
 	// CSV with email and app columns, such as list --output csv writes.
 	revoked := c.mustRun("list", "--status", "revoked", "--output", "csv")
-	out = c.mustRunIn(revoked+"carl@example.org,"+appA+",,,,,,,0\n", "delete", "--file", "-", "--verbose")
+	out = c.mustRunIn(revoked+"carl@example.org,"+appA+",,,,,,,0,0,,\n", "delete", "--file", "-", "--verbose")
 	want := "line 2      deleted         amy@example.org\n" +
 		"line 3      deleted         bob@example.org\n" +
 		"line 4      deleted         carl@example.org (app " + appA + ")\n" +

@@ -68,6 +68,9 @@ func commandList() []command {
 		listCommand(),
 		statsCommand(),
 		doctorCommand(),
+		appCommand(),
+		linkCommand(),
+		sendCommand(),
 	}
 }
 
@@ -203,7 +206,8 @@ Examples:
 
 CSV files (import, export, list --output csv) have a header row naming the
 columns: email (required), app, expires, note, status, created,
-redeemed_first, redeemed_last, redemptions, prefill.NAME, set.NAME.
+redeemed_first, redeemed_last, redemptions, sent, sent_first, sent_last,
+prefill.NAME, set.NAME.
 
 Run invitectl COMMAND --help for a command's flags and examples.
 Exit codes: 0 ok, 1 failure, 2 usage.

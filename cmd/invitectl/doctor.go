@@ -12,7 +12,7 @@ func doctorCommand() command {
 	var timeout time.Duration
 	return command{
 		name:    "doctor",
-		summary: "check the store, the Entra settings and keys, and the clock, as the Function App would",
+		summary: "check the store, the Entra settings and keys, and the clock, as the Function App would; and the SMTP server send uses",
 		usage:   "[--timeout 10s]",
 		examples: []string{
 			"invitectl doctor",
@@ -33,6 +33,7 @@ func doctorCommand() command {
 				}
 			}
 			results := doctor.Run(c.ctx, doctor.Options{Getenv: c.env, Now: c.now, Timeout: timeout}, c.stdout)
+			results = append(results, doctor.RunSMTP(c.ctx, doctor.Options{Getenv: c.getenv, Timeout: timeout}, c.stdout)...)
 			if doctor.Failed(results) {
 				return errors.New("some checks failed; see the fixes above")
 			}

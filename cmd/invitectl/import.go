@@ -15,6 +15,7 @@ import (
 type importFlags struct {
 	dryRun, skipInvalid, ignoreUnknown, verbose, allowPublicDomain bool
 	workers                                                        int
+	send                                                           bool // then mail those never mailed
 }
 
 func importCommand() command {
@@ -22,7 +23,7 @@ func importCommand() command {
 	return command{
 		name:    "import",
 		summary: "create or update invitations from a CSV file (safe to re-run)",
-		usage:   "FILE|- [--dry-run] [--skip-invalid] [--ignore-unknown] [--allow-public-domain] [--verbose] [--concurrency N]",
+		usage:   "FILE|- [--dry-run] [--skip-invalid] [--ignore-unknown] [--allow-public-domain] [--verbose] [--concurrency N] [--send]",
 		examples: []string{
 			"invitectl import partners.csv --dry-run",
 			"invitectl import partners.csv",
@@ -36,6 +37,7 @@ func importCommand() command {
 			fs.BoolVar(&f.allowPublicDomain, "allow-public-domain", false, "allow whole-domain invitations for public mail providers such as gmail.com (anyone can get an address there)")
 			fs.BoolVar(&f.verbose, "verbose", false, "list every row created or updated")
 			fs.IntVar(&f.workers, "concurrency", defaultWorkers, "`N` rows written at once")
+			fs.BoolVar(&f.send, "send", false, "then email their sign-up link to the file's invitations never mailed before")
 		},
 		run: func(c *cli, fs *flag.FlagSet) error {
 			a, err := args(fs, 1, 1, "one FILE, or - for standard input")
@@ -45,7 +47,17 @@ func importCommand() command {
 			if f.workers, err = workersFlag(f.workers); err != nil {
 				return err
 			}
-			return runImport(c, a[0], f)
+			if f.send && a[0] == "-" {
+				return usagef("--send reads the file again after the import: give a file name, not -")
+			}
+			if err := runImport(c, a[0], f); err != nil || !f.send || f.dryRun {
+				return err
+			}
+			targets, err := fileTargets(c, a[0], "")
+			if err != nil {
+				return err
+			}
+			return sendAfter(c, targets, "", true)
 		},
 	}
 }

@@ -99,7 +99,7 @@ func bulkFigures(tb testing.TB, c *ctl, n int) figures {
 	c.mustRun("export", exported)
 	f.exportTook = time.Since(start)
 	lines, found := scanFile(tb, exported, "user00040@d040.example,"+appA+",2099-01-01T00:00:00Z,\"row 40, \"\"quoted\"\"\",pending,")
-	if lines != n+1 || !strings.HasSuffix(found, ",,0,User 40,Example 40") {
+	if lines != n+1 || !strings.HasSuffix(found, ",,0,0,,,User 40,Example 40") {
 		tb.Fatalf("export: %d lines (want %d), row 40: %q", lines, n+1, found)
 	}
 

@@ -13,6 +13,8 @@ import (
 
 type listFlags struct {
 	status, app, domain, output string
+	sent, notSent               bool   // mailed at least once, or never
+	olderThan                   string // not mailed (or created) within this age
 }
 
 func listCommand() command {
@@ -20,7 +22,7 @@ func listCommand() command {
 	return command{
 		name:    "list",
 		summary: "list invitations, filtered, as a table, JSON lines or CSV",
-		usage:   "[--status pending|redeemed|revoked|expired] [--app APPID|*] [--domain DOMAIN] [--output table|json|csv]",
+		usage:   "[--status pending|redeemed|revoked|expired] [--app APPID|*] [--domain DOMAIN] [--sent|--not-sent] [--older-than 7d] [--output table|json|csv]",
 		examples: []string{
 			"invitectl list",
 			"invitectl list --status pending --domain partner.example",
@@ -31,6 +33,9 @@ func listCommand() command {
 			fs.StringVar(&f.status, "status", "", "only invitations in this `STATE`: pending, redeemed, revoked or expired (an expired invitation is not shown as pending or redeemed)")
 			fs.StringVar(&f.app, "app", "", "only invitations for this `APPID`; * for those valid for any application")
 			fs.StringVar(&f.domain, "domain", "", "only invitations of addresses in this `DOMAIN`, and the domain's own")
+			fs.BoolVar(&f.sent, "sent", false, "only invitations mailed at least once (invitectl send)")
+			fs.BoolVar(&f.notSent, "not-sent", false, "only invitations never mailed")
+			fs.StringVar(&f.olderThan, "older-than", "", "only invitations not mailed (or, never mailed, created) within this `AGE`, such as 7d: those send --older-than would remind")
 			fs.StringVar(&f.output, "output", "table", "`FORMAT`: table (aligned, for people), json (one JSON object per line) or csv (the import format)")
 		},
 		run: func(c *cli, fs *flag.FlagSet) error {
@@ -41,6 +46,9 @@ func listCommand() command {
 			filter, err := invite.ParseFilter(f.status, f.app, f.domain)
 			if err != nil {
 				return usagef("--%v", err)
+			}
+			if filter.Mailed, filter.QuietFor, err = f.mailed(); err != nil {
+				return err
 			}
 			keep := func(inv invite.Invitation) bool { return filter.Match(inv, now) }
 			switch f.output {
@@ -85,12 +93,33 @@ func listCommand() command {
 	}
 }
 
+// mailed reads --sent, --not-sent and --older-than.
+func (f listFlags) mailed() (invite.Mailed, time.Duration, error) {
+	mailed := invite.MailedAny
+	switch {
+	case f.sent && f.notSent:
+		return 0, 0, usagef("--sent and --not-sent exclude each other")
+	case f.sent:
+		mailed = invite.MailedAtLeastOnce
+	case f.notSent:
+		mailed = invite.MailedNever
+	}
+	if f.olderThan == "" {
+		return mailed, 0, nil
+	}
+	quiet, err := invite.ParseAge(f.olderThan)
+	if err != nil {
+		return 0, 0, usagef("--older-than: %v", err)
+	}
+	return mailed, quiet, nil
+}
+
 // The table has fixed column widths, so it streams: no row waits for the
 // widest one. A longer address pushes its row's later columns right.
-const tableFormat = "%-34s %-8s %-20s %8s  %-36s  %s\n"
+const tableFormat = "%-34s %-8s %-20s %8s %6s  %-36s  %s\n"
 
 func writeTableHeader(w io.Writer) {
-	fmt.Fprintf(w, tableFormat, "EMAIL", "STATUS", "EXPIRES", "SIGN-UPS", "APP", "NOTE")
+	fmt.Fprintf(w, tableFormat, "EMAIL", "STATUS", "EXPIRES", "SIGN-UPS", "MAILED", "APP", "NOTE")
 }
 
 func writeTableRow(w io.Writer, inv invite.Invitation, now time.Time) error {
@@ -98,7 +127,7 @@ func writeTableRow(w io.Writer, inv invite.Invitation, now time.Time) error {
 	if !inv.Expires.IsZero() {
 		expires = inv.Expires.UTC().Format(time.RFC3339)
 	}
-	_, err := fmt.Fprintf(w, tableFormat, printable(inv.Subject), inv.State(now), expires, fmt.Sprint(inv.Count), inv.App, oneLine(inv.Note, 60))
+	_, err := fmt.Fprintf(w, tableFormat, printable(inv.Subject), inv.State(now), expires, fmt.Sprint(inv.Count), fmt.Sprint(inv.SentCount), inv.App, oneLine(inv.Note, 60))
 	return err
 }
 
@@ -116,6 +145,9 @@ type jsonInvitation struct {
 	RedeemedLast  string            `json:"redeemed_last,omitempty"`
 	Prefill       map[string]string `json:"prefill,omitempty"`
 	Set           map[string]string `json:"set,omitempty"`
+	Sent          int64             `json:"sent,omitempty"`
+	SentFirst     string            `json:"sent_first,omitempty"`
+	SentLast      string            `json:"sent_last,omitempty"`
 }
 
 func newJSONInvitation(inv invite.Invitation, now time.Time) jsonInvitation {
@@ -123,5 +155,6 @@ func newJSONInvitation(inv invite.Invitation, now time.Time) jsonInvitation {
 		Email: inv.Subject, App: inv.App, Status: inv.State(now), Expires: invitecsv.Timestamp(inv.Expires), Note: inv.Note,
 		Created: invitecsv.Timestamp(inv.Created), Redemptions: inv.Count, RedeemedFirst: invitecsv.Timestamp(inv.First), RedeemedLast: invitecsv.Timestamp(inv.Last),
 		Prefill: inv.Prefill, Set: inv.Set,
+		Sent: inv.SentCount, SentFirst: invitecsv.Timestamp(inv.FirstSent), SentLast: invitecsv.Timestamp(inv.LastSent),
 	}
 }

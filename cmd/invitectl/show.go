@@ -107,6 +107,14 @@ func printInvitation(w io.Writer, inv invite.Invitation, now time.Time) {
 		row("first", inv.First.UTC().Format(time.RFC3339))
 		row("last", inv.Last.UTC().Format(time.RFC3339))
 	}
+	if inv.IsDomain() {
+		return // nobody to mail
+	}
+	row("mailed", fmt.Sprint(inv.SentCount))
+	if !inv.FirstSent.IsZero() {
+		row("first mail", inv.FirstSent.UTC().Format(time.RFC3339))
+		row("last mail", inv.LastSent.UTC().Format(time.RFC3339))
+	}
 }
 
 // printDomainRecord shows the sign-ups an address made through its

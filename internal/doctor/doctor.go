@@ -59,7 +59,7 @@ func Run(ctx context.Context, o Options, w io.Writer) []Result {
 		o.Now = time.Now
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
+		o.Timeout = defaultTimeout
 	}
 	if o.OpenStore == nil {
 		o.OpenStore = func(s tablestore.Settings) (*tablestore.Store, error) {
@@ -69,15 +69,22 @@ func Run(ctx context.Context, o Options, w io.Writer) []Result {
 	var results []Result
 	report := func(r Result) {
 		results = append(results, r)
-		fmt.Fprintf(w, "%-4s  %-18s %s\n", r.Status, r.Name, r.Detail)
-		if r.Fix != "" && (r.Status == Fail || r.Status == Warn) {
-			fmt.Fprintf(w, "      %-18s fix: %s\n", "", r.Fix)
-		}
+		r.write(w)
 	}
 	checkStore(ctx, o, report)
 	checkTimeouts(o, report)
 	checkAuth(ctx, o, report)
 	return results
+}
+
+const defaultTimeout = 10 * time.Second
+
+// write prints r as one line, and its fix on a second one.
+func (r Result) write(w io.Writer) {
+	fmt.Fprintf(w, "%-4s  %-18s %s\n", r.Status, r.Name, r.Detail)
+	if r.Fix != "" && (r.Status == Fail || r.Status == Warn) {
+		fmt.Fprintf(w, "      %-18s fix: %s\n", "", r.Fix)
+	}
 }
 
 // Failed reports whether any result failed.

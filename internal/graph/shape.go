@@ -21,7 +21,9 @@ func checkShape(body []byte) error { return walkShape(body, newFoldedKeys) }
 
 // keySet remembers the keys of one object; add reports whether key repeats
 // one of them.
-type keySet interface{ add(key string) (repeated bool) }
+type keySet interface {
+	add(key string) (repeated bool)
+}
 
 // foldedKeys compares keys by foldKey.
 type foldedKeys map[string]struct{}

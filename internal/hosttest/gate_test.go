@@ -21,7 +21,6 @@ import (
 	"github.com/invitegate/invitegate/internal/testutil/functionshost"
 )
 
-
 // partnerDomain is invited for bench.AppID, the application of the
 // fixtures and of bench.SignUpBody.
 const partnerDomain = "@partner.example"

@@ -41,12 +41,14 @@ type Change struct {
 	Note    *string
 	// Prefill and Set change the attribute values.
 	Prefill, Set Values
-	// Created and Redemptions are history. They are written only when the
-	// change creates the invitation (restoring an export); the record the
-	// gate keeps of an existing invitation is never overwritten. A zero
-	// Created means now.
+	// Created, Redemptions and Sent are history. They are written only
+	// when the change creates the invitation (restoring an export); the
+	// record that the gate and invitectl send keep of an existing
+	// invitation is never overwritten, so a re-invitation or an import
+	// keeps its sign-ups and the messages sent. A zero Created means now.
 	Created     time.Time
 	Redemptions Redemptions
+	Sent        SentRecord
 }
 
 // Values changes one map of attribute values (attribute name → value).
@@ -73,7 +75,7 @@ func (c Change) Apply(cur *Invitation, now time.Time) Invitation {
 			inv.Status = ActiveStatus(inv.Count)
 		}
 	} else {
-		inv = Invitation{Key: c.Key, Status: c.Status, Created: c.Created, Redemptions: c.Redemptions}
+		inv = Invitation{Key: c.Key, Status: c.Status, Created: c.Created, Redemptions: c.Redemptions, SentRecord: c.Sent}
 		if inv.Created.IsZero() {
 			inv.Created = now.Truncate(time.Second)
 		}

@@ -32,12 +32,13 @@ func TestChangeApply(t *testing.T) {
 		Key: k, Status: StatusRevoked, Expires: t0.AddDate(1, 0, 0), Created: t0, Note: "old",
 		Prefill: map[string]string{"givenName": "Jo", "city": "Leeds"}, Set: map[string]string{"companyName": "Old Ltd"},
 		Redemptions: Redemptions{Count: 2, First: t0, Last: t0.AddDate(0, 1, 0)},
+		SentRecord:  SentRecord{SentCount: 3, FirstSent: t0, LastSent: t0.AddDate(0, 2, 0)},
 	}
 	unused := Invitation{Key: k, Status: StatusRevoked, Created: t0}
 	active := existing
 	active.Status = StatusRedeemed
 	// An import of history over an existing invitation: ignored.
-	history := Change{Key: k, Created: t0.AddDate(-5, 0, 0), Redemptions: Redemptions{Count: 9}}
+	history := Change{Key: k, Created: t0.AddDate(-5, 0, 0), Redemptions: Redemptions{Count: 9}, Sent: SentRecord{SentCount: 9}}
 
 	for _, tc := range []struct {
 		name string
@@ -49,6 +50,8 @@ func TestChangeApply(t *testing.T) {
 			Invitation{Key: k, Status: StatusPending, Created: now.Truncate(time.Second), Note: "hi"}},
 		{"new with sign-ups: redeemed", Change{Key: k, Redemptions: Redemptions{Count: 4}, Created: t0}, nil,
 			Invitation{Key: k, Status: StatusRedeemed, Created: t0, Redemptions: Redemptions{Count: 4}}},
+		{"new with messages sent: kept (a restore)", Change{Key: k, Created: t0, Sent: SentRecord{SentCount: 1, FirstSent: t0, LastSent: t0}}, nil,
+			Invitation{Key: k, Status: StatusPending, Created: t0, SentRecord: SentRecord{SentCount: 1, FirstSent: t0, LastSent: t0}}},
 		{"new with a status: as given (a restore)", Change{Key: k, Status: StatusPending, Redemptions: Redemptions{Count: 4}}, nil,
 			Invitation{Key: k, Status: StatusPending, Created: now.Truncate(time.Second), Redemptions: Redemptions{Count: 4}}},
 		{"existing: only what the change names", Change{Key: k, Note: ptr("new"), Prefill: Values{Remove: []string{"city"}}}, &existing,

@@ -18,7 +18,27 @@ type Filter struct {
 	// Domain, "@example.org", selects the domain's invitations and those
 	// of its addresses.
 	Domain string
+	// Mailed selects by the messages sent to the address (SentRecord).
+	Mailed Mailed
+	// QuietFor, when above zero, selects the invitations quiet (see
+	// Invitation.Quiet) for at least that long: those a reminder run
+	// would pick.
+	QuietFor time.Duration
 }
+
+// Mailed selects invitations by whether a message was sent about them.
+// A filter on mail selects only invitations of addresses: a whole-domain
+// invitation has no one to mail.
+type Mailed int
+
+const (
+	// MailedAny selects every invitation, mailed or not.
+	MailedAny Mailed = iota
+	// MailedAtLeastOnce selects the invitations mailed at least once.
+	MailedAtLeastOnce
+	// MailedNever selects the invitations never mailed.
+	MailedNever
+)
 
 // ParseFilter checks the parts of a filter as administrators write them:
 // a status (or expired), an application id ("*" for any application) and
@@ -49,5 +69,21 @@ func ParseFilter(status, app, domain string) (Filter, error) {
 func (f Filter) Match(inv Invitation, now time.Time) bool {
 	return (f.State == "" || inv.State(now) == f.State) &&
 		(f.App == "" || inv.App == f.App) &&
-		(f.Domain == "" || inv.Subject == f.Domain || DomainOf(inv.Subject) == f.Domain)
+		(f.Domain == "" || inv.Subject == f.Domain || DomainOf(inv.Subject) == f.Domain) &&
+		f.matchMail(inv, now)
+}
+
+func (f Filter) matchMail(inv Invitation, now time.Time) bool {
+	if f.Mailed == MailedAny && f.QuietFor <= 0 {
+		return true
+	}
+	switch {
+	case inv.IsDomain():
+		return false
+	case f.Mailed == MailedAtLeastOnce && inv.SentCount == 0:
+		return false
+	case f.Mailed == MailedNever && inv.SentCount > 0:
+		return false
+	}
+	return f.QuietFor <= 0 || inv.Quiet(now) >= f.QuietFor
 }

@@ -48,3 +48,47 @@ func TestFilter(t *testing.T) {
 		}
 	}
 }
+
+func TestFilterMailed(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	inv := func(subject string, created time.Time, sent ...time.Time) Invitation {
+		i := Invitation{Key: Key{Subject: subject, App: AnyApp}, Status: StatusPending, Created: created}
+		for _, at := range sent {
+			i.RecordSent(at)
+		}
+		return i
+	}
+	invs := []Invitation{
+		inv("new@example.org", now.Add(-2*day)),
+		inv("old@example.org", now.Add(-10*day)),
+		inv("reminded@example.org", now.Add(-10*day), now.Add(-9*day), now.Add(-day)),
+		inv("mailed@example.org", now.Add(-10*day), now.Add(-8*day)),
+		inv("@example.org", now.Add(-30*day)), // no one to mail
+		{Key: Key{Subject: "undated@example.org", App: AnyApp}, Status: StatusPending},
+	}
+	for _, tc := range []struct {
+		f    Filter
+		want []string
+	}{
+		{Filter{}, []string{"new@example.org", "old@example.org", "reminded@example.org", "mailed@example.org", "@example.org", "undated@example.org"}},
+		{Filter{Mailed: MailedAtLeastOnce}, []string{"reminded@example.org", "mailed@example.org"}},
+		{Filter{Mailed: MailedNever}, []string{"new@example.org", "old@example.org", "undated@example.org"}},
+		// Quiet: since the last message, or since created when none was sent.
+		{Filter{QuietFor: 7 * day}, []string{"old@example.org", "mailed@example.org", "undated@example.org"}},
+		{Filter{QuietFor: 8 * day}, []string{"old@example.org", "mailed@example.org", "undated@example.org"}},
+		{Filter{QuietFor: 8*day + time.Second}, []string{"old@example.org", "undated@example.org"}},
+		{Filter{Mailed: MailedNever, QuietFor: 7 * day}, []string{"old@example.org", "undated@example.org"}},
+		{Filter{Mailed: MailedAtLeastOnce, State: "pending", Domain: "@example.org"}, []string{"reminded@example.org", "mailed@example.org"}},
+	} {
+		var got []string
+		for _, i := range invs {
+			if tc.f.Match(i, now) {
+				got = append(got, i.Subject)
+			}
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%+v selects %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}

@@ -65,6 +65,9 @@ type Invitation struct {
 	// Set values are enforced on submit, whatever the person typed.
 	Set map[string]string
 	Redemptions
+	// SentRecord is the bookkeeping of the invitation messages sent to
+	// the address (invitectl send): how many, the first and the last.
+	SentRecord
 }
 
 // Redemptions is the bookkeeping of sign-ups that used an invitation. For an

@@ -156,6 +156,20 @@ func ParseExpiry(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not an expiry: use a date (2027-01-31), an RFC 3339 time (2027-01-31T17:00:00Z) or a duration (30d, 12h, 2w)", s)
 }
 
+// ParseAge parses an age such as 90m, 12h, 7d or 2w: a whole number of
+// minutes, hours, days or weeks, counted exactly (unlike an expiry, it is
+// not rounded to the end of a day).
+func ParseAge(s string) (time.Duration, error) {
+	if m := durationPattern.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s))); m != nil {
+		n, err := strconv.Atoi(m[1])
+		unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+		if err == nil && n > 0 && n <= 100*366*24*60 && time.Duration(n) <= time.Duration(1<<62)/unit {
+			return time.Duration(n) * unit, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not an age: use 90m, 12h, 7d or 2w", s)
+}
+
 // ParseAttribute parses NAME=VALUE as given to --prefill and --set.
 func ParseAttribute(s string) (name, value string, err error) {
 	name, value, ok := strings.Cut(s, "=")

@@ -121,3 +121,21 @@ func TestParseExpiryStableWithinUnit(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAge(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"90m": 90 * time.Minute,
+		"12h": 12 * time.Hour,
+		"7d":  7 * 24 * time.Hour, // exact: not rounded to a day's end as an expiry is
+		" 2W": 14 * 24 * time.Hour,
+	} {
+		if got, err := ParseAge(in); err != nil || got != want {
+			t.Errorf("ParseAge(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0d", "7", "d", "-7d", "1.5d", "7 d", "2027-01-31", "never", "99999999999999999999m"} {
+		if got, err := ParseAge(bad); err == nil {
+			t.Errorf("ParseAge(%q) = %v, want an error", bad, got)
+		}
+	}
+}

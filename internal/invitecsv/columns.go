@@ -27,6 +27,8 @@ import (
 //	status          pending | redeemed | revoked
 //	created, redeemed_first, redeemed_last   RFC 3339 times, UTC
 //	redemptions     how many sign-ups used the invitation
+//	sent            how many invitation messages the mail server accepted
+//	sent_first, sent_last   RFC 3339 times, UTC, of the first and last of them
 //	prefill.NAME    a value suggested for attribute NAME on the sign-up form
 //	set.NAME        a value enforced for attribute NAME on submit
 //
@@ -42,13 +44,17 @@ const (
 	colFirst       = "redeemed_first"
 	colLast        = "redeemed_last"
 	colRedemptions = "redemptions"
+	colSent        = "sent"
+	colSentFirst   = "sent_first"
+	colSentLast    = "sent_last"
 	prefillPrefix  = "prefill."
 	setPrefix      = "set."
 )
 
 // fixedColumns is the order export writes; prefill.* and set.* follow,
 // each sorted by name.
-var fixedColumns = []string{colEmail, colApp, colExpires, colNote, colStatus, colCreated, colFirst, colLast, colRedemptions}
+var fixedColumns = []string{colEmail, colApp, colExpires, colNote, colStatus, colCreated, colFirst, colLast, colRedemptions,
+	colSent, colSentFirst, colSentLast}
 
 // attrColumn is a prefill.NAME or set.NAME column.
 type attrColumn struct {

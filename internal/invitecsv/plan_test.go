@@ -62,9 +62,10 @@ func TestParseHeader(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestParseRow(t *testing.T) {
-	h := mustHeader(t, "email,app,expires,note,status,created,redeemed_first,redeemed_last,redemptions,prefill.givenName,set.companyName")
+	h := mustHeader(t, "email,app,expires,note,status,created,redeemed_first,redeemed_last,redemptions,sent,sent_first,sent_last,prefill.givenName,set.companyName")
 	row, problems := h.parseRow([]string{" Jo@Example.ORG ", strings.ToUpper(appA), "2027-01-31", "a, \"note\"", "Revoked",
-		"2026-01-02T03:04:05.123Z", "2026-02-01T00:00:00+01:00", "2026-03-01T00:00:00Z", "3", "Jo", ""}, 7, now)
+		"2026-01-02T03:04:05.123Z", "2026-02-01T00:00:00+01:00", "2026-03-01T00:00:00Z", "3",
+		"2", "2026-01-03T00:00:00Z", "2026-01-10T12:00:00+02:00", "Jo", ""}, 7, now)
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
@@ -74,6 +75,8 @@ func TestParseRow(t *testing.T) {
 		Created: time.Date(2026, 1, 2, 3, 4, 5, 123e6, time.UTC),
 		Redemptions: invite.Redemptions{Count: 3, First: time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC),
 			Last: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
+		Sent: invite.SentRecord{SentCount: 2, FirstSent: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC),
+			LastSent: time.Date(2026, 1, 10, 10, 0, 0, 0, time.UTC)},
 		Prefill: invite.Values{Put: map[string]string{"givenName": "Jo"}},
 		Set:     invite.Values{Remove: []string{"companyName"}},
 	}}
@@ -114,6 +117,22 @@ func TestParseRow(t *testing.T) {
 			if !strings.Contains(problems[i], tc.want[i]) {
 				t.Errorf("parseRow(%q) problem %d = %q, want %q", tc.fields, i, problems[i], tc.want[i])
 			}
+		}
+	}
+
+	// The sent record is history like the redemptions, checked the same way.
+	h = mustHeader(t, "email,sent,sent_first,sent_last")
+	for _, tc := range []struct {
+		fields []string
+		want   string
+	}{
+		{[]string{"jo@example.org", "-1", "", ""}, `sent: "-1" is not a count of messages sent`},
+		{[]string{"jo@example.org", "2147483648", "", ""}, `sent: "2147483648" is not a count of messages sent`},
+		{[]string{"jo@example.org", "1", "last week", ""}, `sent_first: "last week" is not an RFC 3339 time`},
+		{[]string{"jo@example.org", "1", "", "2026-13-01T00:00:00Z"}, `sent_last: "2026-13-01T00:00:00Z" is not an RFC 3339 time`},
+	} {
+		if _, problems := h.parseRow(tc.fields, 3, now); len(problems) != 1 || !strings.Contains(problems[0], tc.want) {
+			t.Errorf("parseRow(%q) = %q, want %q", tc.fields, problems, tc.want)
 		}
 	}
 }

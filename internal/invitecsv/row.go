@@ -79,17 +79,23 @@ func (h *header) parseRow(fields []string, line int, now time.Time) (Row, []stri
 	for _, t := range []struct {
 		col string
 		dst *time.Time
-	}{{colCreated, &c.Created}, {colFirst, &c.Redemptions.First}, {colLast, &c.Redemptions.Last}} {
+	}{{colCreated, &c.Created}, {colFirst, &c.Redemptions.First}, {colLast, &c.Redemptions.Last},
+		{colSentFirst, &c.Sent.FirstSent}, {colSentLast, &c.Sent.LastSent}} {
 		if *t.dst, err = parseStoredTime(cell(t.col)); err != nil {
 			bad(t.col, err)
 		}
 	}
-	if s := strings.TrimSpace(cell(colRedemptions)); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 || n > math.MaxInt32 {
-			problems = append(problems, fmt.Sprintf("redemptions: %q is not a count of sign-ups", s))
+	for _, t := range []struct {
+		col, what string
+		dst       *int64
+	}{{colRedemptions, "sign-ups", &c.Redemptions.Count}, {colSent, "messages sent", &c.Sent.SentCount}} {
+		if s := strings.TrimSpace(cell(t.col)); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n < 0 || n > math.MaxInt32 {
+				problems = append(problems, fmt.Sprintf("%s: %q is not a count of %s", t.col, s, t.what))
+			}
+			*t.dst = n
 		}
-		c.Redemptions.Count = n
 	}
 	c.Prefill, c.Set = attributeCells(fields, h.prefill), attributeCells(fields, h.set)
 	return row, problems
@@ -136,8 +142,9 @@ func (row Row) fingerprint() [16]byte {
 	if c.Note != nil {
 		note = strconv.Quote(*c.Note)
 	}
-	fmt.Fprintf(h, "%q|%q|%s|%s|%s|%s|%s|%s|%d", c.Key.Subject, c.Key.App, expires, note, c.Status,
-		Timestamp(c.Created), Timestamp(c.Redemptions.First), Timestamp(c.Redemptions.Last), c.Redemptions.Count)
+	fmt.Fprintf(h, "%q|%q|%s|%s|%s|%s|%s|%s|%d|%d|%s|%s", c.Key.Subject, c.Key.App, expires, note, c.Status,
+		Timestamp(c.Created), Timestamp(c.Redemptions.First), Timestamp(c.Redemptions.Last), c.Redemptions.Count,
+		c.Sent.SentCount, Timestamp(c.Sent.FirstSent), Timestamp(c.Sent.LastSent))
 	for _, v := range []invite.Values{c.Prefill, c.Set} {
 		for _, n := range sortedNames(v.Put) {
 			fmt.Fprintf(h, "|%q=%q", n, v.Put[n])
@@ -165,6 +172,9 @@ func Changes(a, b invite.Invitation) []string {
 	diff(colRedemptions, a.Count != b.Count)
 	diff(colFirst, !a.First.Equal(b.First))
 	diff(colLast, !a.Last.Equal(b.Last))
+	diff(colSent, a.SentCount != b.SentCount)
+	diff(colSentFirst, !a.FirstSent.Equal(b.FirstSent))
+	diff(colSentLast, !a.LastSent.Equal(b.LastSent))
 	for _, kv := range []struct {
 		prefix string
 		a, b   map[string]string

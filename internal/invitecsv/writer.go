@@ -47,7 +47,8 @@ func (o *writer) row(inv invite.Invitation) error {
 		app = ""
 	}
 	rec := []string{inv.Subject, app, Timestamp(inv.Expires), inv.Note, string(inv.Status),
-		Timestamp(inv.Created), Timestamp(inv.First), Timestamp(inv.Last), strconv.FormatInt(inv.Count, 10)}
+		Timestamp(inv.Created), Timestamp(inv.First), Timestamp(inv.Last), strconv.FormatInt(inv.Count, 10),
+		strconv.FormatInt(inv.SentCount, 10), Timestamp(inv.FirstSent), Timestamp(inv.LastSent)}
 	for _, kv := range []struct {
 		prefix string
 		cols   []string

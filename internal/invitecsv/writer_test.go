@@ -69,14 +69,15 @@ func TestRoundTrip(t *testing.T) {
 		// An address whose local part is ', not the domain invitation.
 		invite.Invitation{Key: invite.Key{Subject: "'@example.org", App: invite.AnyApp}, Status: invite.StatusPending, Created: t0},
 		invite.Invitation{Key: invite.Key{Subject: "amy@example.org", App: invite.AnyApp}, Status: invite.StatusPending, Created: t0,
-			Expires: t0.AddDate(1, 0, 0), Note: "\tindented\r\nand 'tis", Prefill: map[string]string{"givenName": "'Amy"}},
+			Expires: t0.AddDate(1, 0, 0), Note: "\tindented\r\nand 'tis", Prefill: map[string]string{"givenName": "'Amy"},
+			SentRecord: invite.SentRecord{SentCount: 2, FirstSent: t0.Add(time.Minute), LastSent: t0.Add(48 * time.Hour)}},
 	)
 	first := export(t, src)
 	for _, want := range []string{
-		"'@partner.example,,,'=1+2,pending,2026-03-04T05:06:07.891Z,,,0,'-Jo,'@home,'+44 Ltd\n",
+		"'@partner.example,,,'=1+2,pending,2026-03-04T05:06:07.891Z,,,0,0,,,'-Jo,'@home,'+44 Ltd\n",
 		"'-jo@example.org," + appA + ",,''=already quoted,revoked,",
 		"\n''@example.org,,,,pending,",
-		"amy@example.org,,2027-03-04T05:06:07.891Z,\"'\tindented\r\nand 'tis\",pending,2026-03-04T05:06:07.891Z,,,0,'Amy,,\n",
+		"amy@example.org,,2027-03-04T05:06:07.891Z,\"'\tindented\r\nand 'tis\",pending,2026-03-04T05:06:07.891Z,,,0,2,2026-03-04T05:07:07.891Z,2026-03-06T05:06:07.891Z,'Amy,,\n",
 	} {
 		if !strings.Contains(first, want) {
 			t.Errorf("export lacks %q:\n%s", want, first)

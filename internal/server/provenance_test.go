@@ -89,7 +89,6 @@ func setIdentities(data map[string]any, ids ...map[string]any) {
 	signUpInfo(data)["identities"] = list
 }
 
-
 // TestProvenanceAttacks: the bypasses the review reproduced, and the
 // takeovers they imply, are all blocked, and nothing is written for them.
 func TestProvenanceAttacks(t *testing.T) {

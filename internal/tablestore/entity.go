@@ -24,6 +24,8 @@ import (
 //	Redemptions   Int32 count of distinct sign-ups (correlation ids)
 //	RedeemedFirst, RedeemedLast  Edm.DateTime
 //	RecentCorrelations  the latest correlation ids counted, space-separated
+//	Sent          Int32 count of invitation messages the mail server accepted
+//	SentFirst, SentLast  Edm.DateTime
 const (
 	domainRecordPrefix = "~domain~"
 	maxRecent          = 32
@@ -52,6 +54,9 @@ type entity struct {
 	RedeemedLastType  string `json:"RedeemedLast@odata.type,omitempty"`
 
 	RecentCorrelations string `json:"RecentCorrelations,omitempty"`
+
+	// Messages sent about the invitation (invitectl send): see sent.go.
+	sentColumns
 }
 
 func formatTime(t time.Time) (value, typ string) {
@@ -120,6 +125,7 @@ func toEntity(inv invite.Invitation) (entity, error) {
 	if e.Set, err = encodeValues(inv.Set); err != nil {
 		return e, err
 	}
+	e.sentColumns = toSentColumns(inv.SentRecord)
 	return e, e.checkSize()
 }
 
@@ -145,7 +151,8 @@ func (e entity) invitation() (invite.Invitation, error) {
 	if inv.Set, err = decodeValues(e.Set); err != nil {
 		return inv, err
 	}
-	return inv, nil
+	inv.SentRecord, err = e.sentColumns.record()
+	return inv, err
 }
 
 func (e entity) redemptions() invite.Redemptions {

@@ -24,6 +24,8 @@ type Memory struct {
 	calls     atomic.Int64
 	// Err, when set, is returned by every call (a store that is down).
 	Err error
+	// apps is the registry of applications (apps.go).
+	apps appRegistry
 }
 
 type memRecord struct {
