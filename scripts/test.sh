@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs every check: go vet and all tests, against a private Azurite and a
-# private Mailpit (SMTP) that this script installs (if needed), starts, and
-# stops.
+# Runs every check: go vet, staticcheck, shellcheck, the shell format, and
+# all tests, against a private Azurite and a private Mailpit (SMTP) that
+# this script installs (if needed), starts, and stops.
 #
-#   scripts/test.sh                 all tests
-#   scripts/test.sh -run Conformance ./internal/tablestore/   extra go test arguments
+#   scripts/test.sh                 all checks and tests
+#   scripts/test.sh -run Conformance ./internal/tablestore/   go vet, then extra go test arguments
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,8 +12,13 @@ cd "$root"
 source scripts/lib/azurite.sh
 # shellcheck source=scripts/lib/mailpit.sh
 source scripts/lib/mailpit.sh
+# shellcheck source=scripts/lib/lint.sh
+source scripts/lib/lint.sh
 
-command -v go >/dev/null || { echo "Go is not installed: install Go 1.26 or newer" >&2; exit 1; }
+command -v go >/dev/null || {
+  echo "Go is not installed: install Go 1.26 or newer" >&2
+  exit 1
+}
 ensure_azurite "$root"
 ensure_mailpit "$root"
 
@@ -35,10 +40,12 @@ export AZURITE_TABLE_BIN="$root/tools/node_modules/.bin/azurite-table"
 
 echo "== go vet"
 go vet ./...
-echo "== go test (Azurite on 127.0.0.1:$port)"
-if [ $# -gt 0 ]; then
+if [[ $# -gt 0 ]]; then
+  echo "== go test (Azurite on 127.0.0.1:$port)"
   go test -count=1 "$@"
 else
+  lint "$root"
+  echo "== go test (Azurite on 127.0.0.1:$port)"
   # The fault tests time answers against the store timeout, and the host
   # tests run the packaged handler under the Functions host emulator: run
   # each on its own, after the rest, so other packages do not share their CPUs.

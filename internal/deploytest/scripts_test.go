@@ -424,43 +424,6 @@ func readCalls(t *testing.T, log string) [][]string {
 	return calls
 }
 
-// summarize turns az calls into "METHOD /graph/path" for az rest, and the
-// joined arguments for anything else; az account calls are left out.
-func summarize(calls [][]string) []string {
-	var out []string
-	for _, c := range calls {
-		if len(c) > 0 && c[0] == "account" {
-			continue
-		}
-		if len(c) > 0 && c[0] == "rest" {
-			method, uri := flagValue(c, "--method"), flagValue(c, "--uri")
-			out = append(out, method+" "+strings.TrimPrefix(uri, "https://graph.microsoft.com/v1.0"))
-			continue
-		}
-		out = append(out, strings.TrimSuffix(strings.Join(c, " "), " --output none"))
-	}
-	return out
-}
-
-// body is the --body of the first call that summarize turns into call.
-func body(t *testing.T, calls [][]string, call string) string {
-	t.Helper()
-	for _, c := range calls {
-		if s := summarize([][]string{c}); len(s) == 1 && s[0] == call {
-			return flagValue(c, "--body")
-		}
-	}
-	t.Errorf("no call %s", call)
-	return ""
-}
-
-func flagValue(args []string, name string) string {
-	if i := slices.Index(args, name); i >= 0 && i+1 < len(args) {
-		return args[i+1]
-	}
-	return ""
-}
-
 // lineDiff shows the lines of got that differ from want.
 func lineDiff(want, got string) string {
 	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
