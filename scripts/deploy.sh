@@ -215,8 +215,8 @@ check_signup_window() {
 
 # read_log_hash_key reads the key of INVITE_LOG_HASH_KEY from its file, trimmed
 # as the handler trims the setting, and refuses one the handler would refuse.
-# It stays in a variable, never in an argument: not in the process list, the
-# plan or a log.
+# It stays in a variable: no process gets it as an argument, so it is not in
+# the process list, the plan or a log.
 read_log_hash_key() {
   local file=$log_hash_key_file
   [[ -f $file && -r $file ]] || usage_error "--log-hash-key-file $file: cannot read it"
@@ -236,13 +236,17 @@ trim() {
 
 # write_secret_parameters writes logHashKey to a private parameters file (mode
 # 0600, from mktemp) for az's --parameters @FILE, which azure-cli reads as a
-# parameters file; the EXIT trap removes it. printf is a shell builtin, so the
-# key reaches no command line.
+# parameters file; the EXIT trap removes it, and a signal ends the script
+# through exit so that the trap runs (bash skips it when a signal kills it).
+# printf is a shell builtin, so the key reaches no command line.
 write_secret_parameters() {
   local value=${log_hash_key//\\/\\\\}
   value=${value//\"/\\\"}
   secret_parameters=$(mktemp)
   trap 'rm -f "$secret_parameters"' EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   printf '{"parameters": {"logHashKey": {"value": "%s"}}}\n' "$value" >"$secret_parameters"
 }
 

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -306,13 +307,18 @@ func firstLine(s string) string {
 	return line
 }
 
-// TestDeployLogHashKeyOffCommandLines runs deploy.sh for real against a fake
-// az, with a log hash key that holds JSON's special characters. While az
-// runs, no process's command line on this machine holds the key; az gets it
-// in a parameters file that only its owner can read, which holds exactly
-// the key, and which is gone when the script ends (here with an error,
-// because the fake deployment returns no outputs).
-func TestDeployLogHashKeyOffCommandLines(t *testing.T) {
+// keyFakeAz is a fake az for the runs of deploy.sh with a log hash key, in
+// a folder of its own: it logs its arguments (calls); on the deployment it
+// lists the processes whose command line holds the key (seen), and keeps
+// the @FILE parameters file's path (where), mode (mode) and a copy (copied),
+// then runs then (shell code) and returns no outputs.
+type keyFakeAz struct {
+	key, keyFile, path                     string
+	calls, seen, where, mode, copied, then string
+}
+
+func newKeyFakeAz(t *testing.T, then string) *keyFakeAz {
+	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatal("the deploy script checks that go is installed: go must be on PATH")
@@ -322,9 +328,13 @@ func TestDeployLogHashKeyOffCommandLines(t *testing.T) {
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	key := fmt.Sprintf(`k3y-"quoted"\back-%d-0123456789`, time.Now().UnixNano())
-	keyFile := filepath.Join(dir, "log-hash.key")
-	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+	f := &keyFakeAz{
+		key:     fmt.Sprintf(`k3y-"quoted"\back-%d-0123456789`, time.Now().UnixNano()),
+		keyFile: filepath.Join(dir, "log-hash.key"),
+		calls:   filepath.Join(dir, "calls"), seen: filepath.Join(dir, "seen"), where: filepath.Join(dir, "where"),
+		mode: filepath.Join(dir, "mode"), copied: filepath.Join(dir, "params.json"), then: then,
+	}
+	if err := os.WriteFile(f.keyFile, []byte(f.key+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tool := func(name string) string {
@@ -334,48 +344,74 @@ func TestDeployLogHashKeyOffCommandLines(t *testing.T) {
 		}
 		return p
 	}
-	log, copied, mode, where, seen := filepath.Join(dir, "calls"), filepath.Join(dir, "params.json"),
-		filepath.Join(dir, "mode"), filepath.Join(dir, "where"), filepath.Join(dir, "seen")
 	q := func(s string) string { return "'" + s + "'" }
 	// /proc/*/cmdline is every process's command line on Linux; grep reads
 	// the key from the key file, so its own command line does not hold it.
 	script := `#!/bin/sh
-printf '%s\n' "$*" >>` + q(log) + `
+printf '%s\n' "$*" >>` + q(f.calls) + `
 case "$*" in
 "account show --query name"*) echo "Test subscription" ;;
 "account show"*) ;;
 "group create"*) ;;
 "deployment group create"*)
-  if [ -r /proc/self/cmdline ]; then ` + q(tool("grep")) + ` -lF -f ` + q(keyFile) + ` /proc/[0-9]*/cmdline >` + q(seen) + ` 2>/dev/null; fi
+  if [ -r /proc/self/cmdline ]; then ` + q(tool("grep")) + ` -lF -f ` + q(f.keyFile) + ` /proc/[0-9]*/cmdline >` + q(f.seen) + ` 2>/dev/null; fi
   for a in "$@"; do
     case $a in
-      @*) f=${a#@}; echo "$f" >` + q(where) + `; ` + q(tool("stat")) + ` -c %a "$f" >` + q(mode) + `; ` + q(tool("cp")) + ` "$f" ` + q(copied) + ` ;;
+      @*) p=${a#@}; echo "$p" >` + q(f.where) + `; ` + q(tool("stat")) + ` -c %a "$p" >` + q(f.mode) + `; ` + q(tool("cp")) + ` "$p" ` + q(f.copied) + ` ;;
     esac
-  done ;;
+  done
+  ` + then + ` ;;
 *) echo "fake az: no answer for: $*" >&2; exit 97 ;;
 esac
 `
 	if err := os.WriteFile(filepath.Join(bin, "az"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := bin + string(os.PathListSeparator) + toolsDir(t) + string(os.PathListSeparator) + filepath.Dir(goBin)
-	r := runScript(t, scriptEnv(path), "scripts/deploy.sh", "--resource-group", "rg-invitegate", "--location", "westeurope",
-		"--name", "invgate", "--tenant-id", tenantID, "--audience", audience, "--plan", "premium", "--publisher", "az",
-		"--log-hash-key-file", keyFile)
+	f.path = bin + string(os.PathListSeparator) + toolsDir(t) + string(os.PathListSeparator) + filepath.Dir(goBin)
+	return f
+}
+
+// args are deploy.sh's arguments, with the key file.
+func (f *keyFakeAz) args() []string {
+	return []string{"--resource-group", "rg-invitegate", "--location", "westeurope", "--name", "invgate",
+		"--tenant-id", tenantID, "--audience", audience, "--plan", "premium", "--publisher", "az", "--log-hash-key-file", f.keyFile}
+}
+
+// checkFileGone fails unless az got a parameters file and it no longer exists.
+func (f *keyFakeAz) checkFileGone(t *testing.T) {
+	t.Helper()
+	w, err := os.ReadFile(f.where)
+	if err != nil {
+		t.Fatalf("az got no @parameters file: %v", err)
+	}
+	if _, err := os.Stat(strings.TrimSpace(string(w))); !os.IsNotExist(err) {
+		t.Errorf("the parameters file %s was left behind (%v)", strings.TrimSpace(string(w)), err)
+	}
+}
+
+// TestDeployLogHashKeyOffCommandLines runs deploy.sh for real against a fake
+// az, with a log hash key that holds JSON's special characters. While az
+// runs, no process's command line on this machine holds the key; az gets it
+// in a parameters file that only its owner can read, which holds exactly
+// the key, and which is gone when the script ends (here with an error,
+// because the fake deployment returns no outputs).
+func TestDeployLogHashKeyOffCommandLines(t *testing.T) {
+	f := newKeyFakeAz(t, ":")
+	r := runScript(t, scriptEnv(f.path), "scripts/deploy.sh", f.args()...)
 	if r.code != 1 || !strings.Contains(r.stderr, "expected 4 outputs from the deployment") {
 		t.Fatalf("exit %d, stderr:\n%s\nwant the fake deployment's missing outputs to stop the script", r.code, r.stderr)
 	}
-	calls, err := os.ReadFile(log)
+	calls, err := os.ReadFile(f.calls)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, text := range map[string]string{"az's arguments": string(calls), "stdout": r.stdout, "stderr": r.stderr} {
-		if strings.Contains(text, key) || strings.Contains(text, "logHashKey=") {
+		if strings.Contains(text, f.key) || strings.Contains(text, "logHashKey=") {
 			t.Errorf("%s hold the key or a logHashKey= argument:\n%s", name, text)
 		}
 	}
 	if _, err := os.Stat("/proc/self/cmdline"); err == nil {
-		found, err := os.ReadFile(seen)
+		found, err := os.ReadFile(f.seen)
 		if err != nil {
 			t.Fatalf("the fake az did not look at the process list: %v", err)
 		}
@@ -386,14 +422,14 @@ esac
 		t.Log("no /proc: the process list was not searched")
 	}
 
-	m, err := os.ReadFile(mode)
+	m, err := os.ReadFile(f.mode)
 	if err != nil {
 		t.Fatalf("az got no @parameters file: %v\ncalls:\n%s", err, calls)
 	}
 	if got := strings.TrimSpace(string(m)); got != "600" {
 		t.Errorf("the parameters file has mode %s, want 600 (owner only)", got)
 	}
-	raw, err := os.ReadFile(copied)
+	raw, err := os.ReadFile(f.copied)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,15 +443,50 @@ esac
 	if err := json.Unmarshal(raw, &file); err != nil {
 		t.Fatalf("the parameters file is not JSON: %v", err)
 	}
-	if len(file.Parameters) != 1 || file.Parameters["logHashKey"].Value != key {
+	if len(file.Parameters) != 1 || file.Parameters["logHashKey"].Value != f.key {
 		t.Errorf("the parameters file holds %d parameters, logHashKey %s; want exactly the key",
-			len(file.Parameters), map[bool]string{true: "right", false: "wrong"}[file.Parameters["logHashKey"].Value == key])
+			len(file.Parameters), map[bool]string{true: "right", false: "wrong"}[file.Parameters["logHashKey"].Value == f.key])
 	}
-	w, err := os.ReadFile(where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(strings.TrimSpace(string(w))); !os.IsNotExist(err) {
-		t.Errorf("the parameters file %s was left behind (%v)", strings.TrimSpace(string(w)), err)
+	f.checkFileGone(t)
+}
+
+// TestDeployLogHashKeyFileRemovedOnSignal: when the script is stopped while
+// az deploys (Ctrl-C, a cancelled CI job: the signal goes to the whole
+// process group), it ends through exit with 128+signal, so that its EXIT
+// trap runs, and the parameters file with the key is gone.
+func TestDeployLogHashKeyFileRemovedOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ready := filepath.Join(t.TempDir(), "ready")
+			f := newKeyFakeAz(t, ": >'"+ready+"'; exec sleep 60")
+			bash, err := exec.LookPath("bash")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bash, append([]string{filepath.Join(repoRoot(t), "scripts", "deploy.sh")}, f.args()...)...)
+			cmd.Dir, cmd.Env = t.TempDir(), scriptEnv(f.path)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			for i := 0; ; i++ {
+				if _, err := os.Stat(ready); err == nil {
+					break
+				}
+				if i == 600 {
+					t.Fatal("the fake deployment did not start within 60 s")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 128+int(sig) {
+				t.Errorf("the script ended with %v, want exit %d", err, 128+int(sig))
+			}
+			f.checkFileGone(t)
+		})
 	}
 }
