@@ -81,6 +81,19 @@ param entraAudience string
 @description('Token issuer, when not the default https://<tenant>.ciamlogin.com/<tenant>/v2.0 (ENTRA_AUTHORITY). Empty: leave the setting out.')
 param entraAuthority string = ''
 
+@description('Federated identity providers whose email attribute the gate trusts as the person\'s address (INVITE_EMAIL_ISSUERS): issuers as Entra names them in identities, comma-separated, such as google.com,facebook.com; none: local accounts only.')
+param emailIssuers string = 'google.com'
+
+@description('How long an approved start admits its submit (INVITE_SIGNUP_WINDOW): whole hours, minutes and seconds, from 1m to 24h, such as 30m or 1h30m.')
+@metadata({
+  pattern: '^(([0-9]{1,5})h)?(([0-9]{1,5})m)?(([0-9]{1,5})s)?$'
+})
+param signupWindow string = '30m'
+
+@description('Key of the email digest (email_hash) in the decision logs (INVITE_LOG_HASH_KEY): at least 16 random characters, or an App Service Key Vault reference @Microsoft.KeyVault(SecretUri=...) to a secret the app\'s identity may read. Empty: leave the setting out; the logs then carry no digest.')
+@secure()
+param logHashKey string = ''
+
 @description('timeoutInMilliseconds of the two custom authentication extensions (register-entra.sh --timeout-ms). The latency alert fires when the 95th percentile of decision times passes half of it.')
 @minValue(200)
 @maxValue(2000)
@@ -165,11 +178,27 @@ var handlerAppSettings = [
     name: 'ENTRA_AUDIENCE'
     value: entraAudience
   }
+  {
+    name: 'INVITE_EMAIL_ISSUERS'
+    value: emailIssuers
+  }
+  {
+    name: 'INVITE_SIGNUP_WINDOW'
+    value: signupWindow
+  }
 ]
 var entraAuthoritySettings = empty(entraAuthority) ? [] : [
   {
     name: 'ENTRA_AUTHORITY'
     value: entraAuthority
+  }
+]
+// Like ENTRA_AUTHORITY, written only when given: without it the logs carry no
+// digest. A secret, so the parameter is @secure() and never an output.
+var logHashKeySettings = empty(logHashKey) ? [] : [
+  {
+    name: 'INVITE_LOG_HASH_KEY'
+    value: logHashKey
   }
 ]
 var alertEmailReceivers = empty(alertEmail) ? [] : [
@@ -510,7 +539,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(monitoringAppSettings, handlerAppSettings, entraAuthoritySettings, isFlex ? [] : premiumAppSettings)
+      appSettings: concat(monitoringAppSettings, handlerAppSettings, entraAuthoritySettings, logHashKeySettings, isFlex ? [] : premiumAppSettings)
     }
   }
   dependsOn: [

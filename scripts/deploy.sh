@@ -22,6 +22,8 @@ Usage: scripts/deploy.sh --resource-group RG --location LOCATION --name PREFIX
                          --tenant-id TENANT_ID --audience APP_ID
                          [--plan flex|premium] [--publisher auto|func|az]
                          [--alert-email EMAIL] [--timeout-ms MS]
+                         [--email-issuers LIST] [--signup-window DURATION]
+                         [--log-hash-key-file FILE]
                          [--upload-timeout SECONDS]
                          [--subscription SUBSCRIPTION] [--dry-run]
 
@@ -45,6 +47,18 @@ Usage: scripts/deploy.sh --resource-group RG --location LOCATION --name PREFIX
   --timeout-ms MS       the extensions' timeout given to register-entra.sh
                         (default 1000): the latency alert fires at half of it
                                                                      env ENTRA_TIMEOUT_MS
+  --email-issuers LIST  federated providers whose email attribute the gate
+                        trusts, comma-separated as Entra names their issuers
+                        (default google.com; none: local accounts only)
+                                                                     env INVITEGATE_EMAIL_ISSUERS
+  --signup-window D     how long an approved start admits its submit, in whole
+                        h, m and s from 1m to 24h (default 30m)      env INVITEGATE_SIGNUP_WINDOW
+  --log-hash-key-file F file holding the key of the email digest in decision
+                        logs: at least 16 random characters (openssl rand -hex 32),
+                        or a Key Vault reference @Microsoft.KeyVault(SecretUri=...).
+                        Default: no digest. Read from the file, so that the key
+                        is on no command line; the plan shows <from F>.
+                                                                     env INVITEGATE_LOG_HASH_KEY_FILE
   --upload-timeout S    stop az's zip upload after S seconds (default 600) and
                         check the app instead                        env INVITEGATE_UPLOAD_TIMEOUT
   --subscription SUB    subscription to deploy to (default: az's current one)
@@ -74,6 +88,11 @@ plan=${INVITEGATE_PLAN:-flex}
 publisher=${INVITEGATE_PUBLISHER:-auto}
 alert_email=${INVITEGATE_ALERT_EMAIL:-}
 timeout_ms=${ENTRA_TIMEOUT_MS:-1000}
+email_issuers=${INVITEGATE_EMAIL_ISSUERS:-}
+signup_window=${INVITEGATE_SIGNUP_WINDOW:-}
+log_hash_key_file=${INVITEGATE_LOG_HASH_KEY_FILE:-}
+log_hash_key=''      # read from log_hash_key_file; never on a command line
+secret_parameters='' # the private parameters file that carries log_hash_key to az
 upload_timeout=${INVITEGATE_UPLOAD_TIMEOUT:-600}
 subscription=${AZURE_SUBSCRIPTION_ID:-}
 retry_delay=${INVITEGATE_RETRY_DELAY:-15}
@@ -84,7 +103,7 @@ sub=() # --subscription SUB for every az command, when given
 parse_args() {
   while (($# > 0)); do
     case $1 in
-      --resource-group | --location | --name | --tenant-id | --audience | --plan | --publisher | --alert-email | --timeout-ms | --upload-timeout | --subscription)
+      --resource-group | --location | --name | --tenant-id | --audience | --plan | --publisher | --alert-email | --timeout-ms | --email-issuers | --signup-window | --log-hash-key-file | --upload-timeout | --subscription)
         (($# >= 2)) || usage_error "$1 needs a value"
         case $1 in
           --resource-group) resource_group=$2 ;;
@@ -96,6 +115,9 @@ parse_args() {
           --publisher) publisher=$2 ;;
           --alert-email) alert_email=$2 ;;
           --timeout-ms) timeout_ms=$2 ;;
+          --email-issuers) email_issuers=$2 ;;
+          --signup-window) signup_window=$2 ;;
+          --log-hash-key-file) log_hash_key_file=$2 ;;
           --upload-timeout) upload_timeout=$2 ;;
           --subscription) subscription=$2 ;;
         esac
@@ -133,12 +155,99 @@ parse_args() {
     usage_error "--timeout-ms $timeout_ms: Entra takes 200 to 2000"
   fi
   [[ $upload_timeout =~ ^[1-9][0-9]*$ ]] || usage_error "--upload-timeout $upload_timeout: expected seconds"
+  check_email_issuers
+  check_signup_window
+  if [[ -n $log_hash_key_file ]]; then read_log_hash_key; fi
   case $publisher in
     auto) if command -v func >/dev/null; then publisher=func; else publisher=az; fi ;;
     func | az) ;;
     *) usage_error "--publisher $publisher: expected auto, func or az" ;;
   esac
   if [[ -n $subscription ]]; then sub=(--subscription "$subscription"); fi
+}
+
+# The handler's settings are checked here by the rules the handler applies
+# at start (internal/settings), so that a value it would refuse never
+# reaches the app; internal/deploytest holds the two to the same verdicts.
+
+# check_email_issuers checks --email-issuers like INVITE_EMAIL_ISSUERS, and
+# writes it without the spaces around commas. Stricter than the handler: none
+# must stand alone.
+check_email_issuers() {
+  local value part parts issuer issuers=()
+  value=$(trim "$email_issuers")
+  [[ -n $value ]] || return 0
+  if [[ ${value,,} == none ]]; then
+    email_issuers=none
+    return
+  fi
+  [[ $value != *[[:cntrl:]]* ]] || usage_error "--email-issuers holds a control character: separate issuers with commas"
+  IFS=, read -ra parts <<<"$value"
+  for part in "${parts[@]}"; do
+    issuer=$(trim "$part")
+    case ${issuer,,} in
+      '') continue ;;
+      none) usage_error "--email-issuers $value: write none alone, for local accounts only" ;;
+      mail | phone) usage_error "--email-issuers lists $issuer: that is a local sign-in, not an identity provider; local accounts are always accepted, so leave it out" ;;
+    esac
+    [[ $issuer != *[[:space:]]* ]] || usage_error "--email-issuers entry '$issuer' holds a space: separate issuers with commas"
+    issuers+=("$issuer")
+  done
+  ((${#issuers[@]} > 0)) || usage_error "--email-issuers $value names no issuer: list issuers such as google.com, or write none"
+  email_issuers=$(
+    IFS=,
+    printf '%s' "${issuers[*]}"
+  )
+}
+
+# check_signup_window checks --signup-window like INVITE_SIGNUP_WINDOW (a Go
+# duration from 1m to 24h), in the template's pattern for signupWindow: whole
+# hours, minutes and seconds (the handler also takes 1.5h or 90000ms).
+check_signup_window() {
+  [[ -n $signup_window ]] || return 0
+  local seconds
+  [[ $signup_window =~ ^(([0-9]{1,5})h)?(([0-9]{1,5})m)?(([0-9]{1,5})s)?$ ]] \
+    || usage_error "--signup-window $signup_window: write a duration in whole hours, minutes and seconds, such as 30m or 1h30m"
+  seconds=$((10#${BASH_REMATCH[2]:-0} * 3600 + 10#${BASH_REMATCH[4]:-0} * 60 + 10#${BASH_REMATCH[6]:-0}))
+  ((seconds >= 60 && seconds <= 86400)) \
+    || usage_error "--signup-window $signup_window is out of range: use 1m to 24h (how long after start the submit of a sign-up may come)"
+}
+
+# read_log_hash_key reads the key of INVITE_LOG_HASH_KEY from its file, trimmed
+# as the handler trims the setting, and refuses one the handler would refuse.
+# It stays in a variable: no process gets it as an argument, so it is not in
+# the process list, the plan or a log.
+read_log_hash_key() {
+  local file=$log_hash_key_file
+  [[ -f $file && -r $file ]] || usage_error "--log-hash-key-file $file: cannot read it"
+  log_hash_key=$(trim "$(<"$file")")
+  [[ $log_hash_key != *[[:cntrl:]]* ]] \
+    || usage_error "--log-hash-key-file $file: the key must be one line, without control characters"
+  ((${#log_hash_key} >= 16)) \
+    || usage_error "--log-hash-key-file $file: the key has ${#log_hash_key} characters; use at least 16 random ones (for example: openssl rand -hex 32 >$file)"
+}
+
+# trim prints its argument without leading and trailing white space.
+trim() {
+  local s=$1
+  s=${s#"${s%%[![:space:]]*}"}
+  printf '%s' "${s%"${s##*[![:space:]]}"}"
+}
+
+# write_secret_parameters writes logHashKey to a private parameters file (mode
+# 0600, from mktemp) for az's --parameters @FILE, which azure-cli reads as a
+# parameters file; the EXIT trap removes it, and a signal ends the script
+# through exit so that the trap runs (bash skips it when a signal kills it).
+# printf is a shell builtin, so the key reaches no command line.
+write_secret_parameters() {
+  local value=${log_hash_key//\\/\\\\}
+  value=${value//\"/\\\"}
+  secret_parameters=$(mktemp)
+  trap 'rm -f "$secret_parameters"' EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  printf '{"parameters": {"logHashKey": {"value": "%s"}}}\n' "$value" >"$secret_parameters"
 }
 
 # preflight checks the tools a real run needs, before it changes anything.
@@ -237,12 +346,23 @@ main() {
   local outputs app host start_url submit_url
   local params=(namePrefix="$name" plan="$plan" entraTenantId="$tenant_id" entraAudience="$audience" entraTimeoutMs="$timeout_ms")
   if [[ -n $alert_email ]]; then params+=(alertEmail="$alert_email"); fi
+  if [[ -n $email_issuers ]]; then params+=(emailIssuers="$email_issuers"); fi
+  if [[ -n $signup_window ]]; then params+=(signupWindow="$signup_window"); fi
+  if [[ -n $log_hash_key ]]; then
+    if ((dry_run)); then
+      params+=("logHashKey=<from $log_hash_key_file>")
+    else
+      write_secret_parameters
+      params+=("@$secret_parameters")
+    fi
+  fi
   outputs=$(query $'<functionAppName>\n<defaultHostName>\n<attributeStartUrl>\n<attributeSubmitUrl>' \
     az deployment group create --resource-group "$resource_group" --name "$deployment" \
     --template-file "$template" --parameters "${params[@]}" \
     "${sub[@]}" \
     --query 'properties.outputs.[functionAppName.value, defaultHostName.value, attributeStartUrl.value, attributeSubmitUrl.value]' \
     --output tsv)
+  if [[ -n $secret_parameters ]]; then rm -f "$secret_parameters"; fi
   local out
   mapfile -t out <<<"$outputs"
   app=${out[0]:-} host=${out[1]:-} start_url=${out[2]:-} submit_url=${out[3]:-}

@@ -62,8 +62,10 @@ type deployment struct {
 
 // deployments are the plans and options the template offers: both plans,
 // with and without always-ready instances, issuer and alert email, every
-// allowed memory size, each bounded parameter at its bounds, and name
-// prefixes and table names at the edges of their patterns.
+// allowed memory size, each bounded parameter at its bounds, name
+// prefixes and table names at the edges of their patterns, and the
+// handler's settings (log hash key, email issuers, sign-up window) on both
+// plans.
 func deployments() []deployment {
 	base := func() map[string]any {
 		return map[string]any{
@@ -110,6 +112,19 @@ func deployments() []deployment {
 	}
 	for _, table := range []string{"abc", "A" + strings.Repeat("b1", 31), "Invitations2"} {
 		out = append(out, deployment{"table " + table, with("invitationsTable", table)})
+	}
+	// The handler's settings: with and without a log hash key (a key, or a
+	// Key Vault reference), every kind of issuer list, the window's bounds.
+	for _, plan := range []string{"flex", "premium"} {
+		for _, key := range []string{"", strings.Repeat("0f", 32), "@Microsoft.KeyVault(SecretUri=https://kv-invgate.vault.azure.net/secrets/log-hash-key/)"} {
+			out = append(out, deployment{fmt.Sprintf("%s logHashKey=%v", plan, len(key)), with("plan", plan, "logHashKey", key)})
+		}
+		for _, issuers := range []string{"none", "google.com,facebook.com", "https://login.partner.example/tenant/v2.0"} {
+			out = append(out, deployment{plan + " emailIssuers " + issuers, with("plan", plan, "emailIssuers", issuers)})
+		}
+		for _, window := range []string{"1m", "24h", "1h30m"} {
+			out = append(out, deployment{plan + " signupWindow " + window, with("plan", plan, "signupWindow", window)})
+		}
 	}
 	return out
 }

@@ -76,12 +76,19 @@ type result struct {
 // (the scripts must find their files from their own location).
 func runScript(t *testing.T, env []string, script string, args ...string) result {
 	t.Helper()
+	return runScriptIn(t, t.TempDir(), env, script, args...)
+}
+
+// runScriptIn is runScript from the folder dir, where relative paths given
+// to the script are found.
+func runScriptIn(t *testing.T, dir string, env []string, script string, args ...string) result {
+	t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bash, append([]string{filepath.Join(repoRoot(t), script)}, args...)...)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -58,6 +58,8 @@ func TestParityChecksCanFail(t *testing.T) {
 		{"expression names another parameter", "json", `"[if(variables('isFlex'), null(), parameters('maximumElasticWorkerCount'))]"`, `"[if(variables('isFlex'), null(), 20)]"`, "uses maximumElasticWorkerCount"},
 		{"literal became an expression", "json", `"retentionInDays": 30`, `"retentionInDays": "[parameters('alwaysReadyInstances')]"`, "main.bicep has the literal 30, main.json the expression"},
 		{"embedded query edited", "json", `Alert: requests refused with 401 in the window`, `Alert: 401s`, "alert-unauthorized.kql as it is"},
+		{"secure dropped in main.bicep", "bicep", "@secure()\nparam logHashKey string", "param logHashKey string", "param logHashKey: main.json type securestring, main.bicep string"},
+		{"secure dropped in main.json", "json", `"type": "securestring"`, `"type": "string"`, "param logHashKey: main.json type string, main.bicep securestring"},
 		{"resource order", "bicep", "resource hostRole 'Microsoft.Authorization/roleAssignments@2022-04-01'", "resource hostRole 'Microsoft.Authorization/roleAssignments@2020-04-01-preview'", "keep them in the same order"},
 	}
 	for _, tt := range tests {

@@ -44,6 +44,7 @@ func TestGoldenDryRun(t *testing.T) {
 		script string
 		args   []string
 		env    []string
+		files  map[string]string // written to the folder the script runs in
 	}{
 		{
 			name:   "deploy-flex",
@@ -52,12 +53,16 @@ func TestGoldenDryRun(t *testing.T) {
 				"--tenant-id", tenantID, "--audience", audience, "--publisher", "az", "--dry-run"},
 		},
 		{
-			// Configured from the environment, as the usage says.
+			// Configured from the environment, as the usage says, with
+			// the handler's settings.
 			name:   "deploy-premium-func",
 			script: "scripts/deploy.sh",
 			env: []string{"AZURE_RESOURCE_GROUP=rg-invitegate", "AZURE_LOCATION=westeurope", "INVITEGATE_NAME=invgate",
 				"ENTRA_TENANT_ID=" + tenantID, "ENTRA_AUDIENCE=" + audience, "INVITEGATE_PLAN=premium",
-				"INVITEGATE_PUBLISHER=func", "AZURE_SUBSCRIPTION_ID=" + subID, "INVITEGATE_DRY_RUN=1"},
+				"INVITEGATE_PUBLISHER=func", "AZURE_SUBSCRIPTION_ID=" + subID, "INVITEGATE_DRY_RUN=1",
+				"INVITEGATE_EMAIL_ISSUERS=google.com, facebook.com", "INVITEGATE_SIGNUP_WINDOW=1h",
+				"INVITEGATE_LOG_HASH_KEY_FILE=log-hash.key"},
+			files: map[string]string{"log-hash.key": goldenLogHashKey + "\n"},
 		},
 		{
 			name:   "register-entra",
@@ -80,7 +85,13 @@ func TestGoldenDryRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runScript(t, scriptEnv(toolsDir(t), tt.env...), tt.script, tt.args...)
+			dir := t.TempDir()
+			for name, content := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := runScriptIn(t, dir, scriptEnv(toolsDir(t), tt.env...), tt.script, tt.args...)
 			if r.code != 0 || r.stderr != "" {
 				t.Fatalf("exit %d, want 0 and no stderr\nstderr:\n%s", r.code, r.stderr)
 			}
@@ -125,12 +136,26 @@ func TestDryRunPlans(t *testing.T) {
 		}
 	}
 	premium := read("deploy-premium-func")
-	for _, want := range []string{"plan=premium", "--subscription " + subID, "(cd dist/func-publish && func azure functionapp publish '<functionAppName>' --custom"} {
+	for _, want := range []string{"plan=premium", "--subscription " + subID, "(cd dist/func-publish && func azure functionapp publish '<functionAppName>' --custom",
+		"emailIssuers=google.com,facebook.com signupWindow=1h 'logHashKey=<from log-hash.key>' "} {
 		if !strings.Contains(premium, want) {
 			t.Errorf("deploy-premium-func plan lacks %s", want)
 		}
 	}
+	for _, plan := range []string{flex, premium} {
+		if strings.Contains(plan, goldenLogHashKey) {
+			t.Error("a plan shows the log hash key")
+		}
+	}
+	for _, setting := range []string{"emailIssuers", "signupWindow", "logHashKey"} {
+		if strings.Contains(flex, setting) {
+			t.Errorf("deploy-flex plan sets %s although no option asked for it: the template's default applies", setting)
+		}
+	}
 }
+
+// goldenLogHashKey is the log hash key of the golden plans, which must never show it.
+const goldenLogHashKey = "golden-log-hash-key-0123456789abcdef"
 
 // TestScriptUsageErrors: missing or malformed arguments exit 2 with the usage,
 // before anything else happens.
@@ -152,6 +177,12 @@ func TestScriptUsageErrors(t *testing.T) {
 		{"scripts/deploy.sh", with(deployArgs, "--audience", "api://x"), "application (client) ID"},
 		{"scripts/deploy.sh", with(deployArgs, "--frobnicate"), "unknown argument: --frobnicate"},
 		{"scripts/deploy.sh", with(deployArgs, "--location"), "--location needs a value"},
+		{"scripts/deploy.sh", with(deployArgs, "--log-hash-key-file"), "--log-hash-key-file needs a value"},
+		{"scripts/deploy.sh", with(deployArgs, "--log-hash-key-file", "no-such-file"), "--log-hash-key-file no-such-file: cannot read it"},
+		{"scripts/deploy.sh", with(deployArgs, "--signup-window", "2d"), "--signup-window 2d: write a duration in whole hours, minutes and seconds"},
+		{"scripts/deploy.sh", with(deployArgs, "--signup-window", "30s"), "--signup-window 30s is out of range: use 1m to 24h"},
+		{"scripts/deploy.sh", with(deployArgs, "--email-issuers", "google.com,mail"), "--email-issuers lists mail: that is a local sign-in"},
+		{"scripts/deploy.sh", with(deployArgs, "--email-issuers", "google.com facebook.com"), "separate issuers with commas"},
 		{"scripts/register-entra.sh", nil, "missing --tenant-id --function-host"},
 		{"scripts/register-entra.sh", with(registerArgs, "--set-app-settings"), "missing --resource-group --app"},
 		{"scripts/register-entra.sh", with(registerArgs, "--function-host", "https://"+host), "no https://"},
