@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invitemail"
 )
 
 // multiFlag collects a repeatable NAME=VALUE flag.
@@ -102,7 +103,7 @@ func addCommand() command {
 			}
 			fmt.Fprintf(c.stdout, "%s %s%s\n", verb, keyText(k), expiryText(expires))
 			if f.send {
-				return sendAfter(c, []target{{key: k}}, f.message, false)
+				return sendAfter(c, []invitemail.Target{{Key: k}}, f.message, false)
 			}
 			return nil
 		},

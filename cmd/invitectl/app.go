@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invitemail"
 	"github.com/invitegate/invitegate/internal/signup"
 )
 
@@ -81,35 +82,21 @@ func appSet(c *cli, rawID, name, signupURL string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	name, signupURL = strings.TrimSpace(name), strings.TrimSpace(signupURL)
-	if signupURL != "" {
-		if err := signup.CheckURL(signupURL); err != nil {
-			return usagef("--signup-url: %v", err)
-		}
+	change := invitemail.AppChange{ID: id, Name: name, SignupURL: signupURL}
+	if err := change.Check(); err != nil {
+		return usagef("--signup-url: %v", err)
 	}
 	reg, err := c.apps()
 	if err != nil {
 		return err
 	}
-	app, err := reg.GetApp(c.ctx, id)
+	app, err := invitemail.SetApp(c.ctx, reg, change)
 	switch {
-	case errors.Is(err, invite.ErrAppNotFound):
-		if name == "" || signupURL == "" {
-			return usagef("a new application needs --name and --signup-url")
-		}
-		app = invite.App{ID: id}
-	case err != nil:
-		return err
-	case name == "" && signupURL == "":
+	case errors.Is(err, invitemail.ErrAppIncomplete):
+		return usagef("a new application needs --name and --signup-url")
+	case errors.Is(err, invitemail.ErrNoChange):
 		return usagef("nothing to change: give --name, --signup-url or both")
-	}
-	if name != "" {
-		app.Name = name
-	}
-	if signupURL != "" {
-		app.SignupURL = signupURL
-	}
-	if err := reg.PutApp(c.ctx, app); err != nil {
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(c.stdout, "registered %s: %s, sign-up page %s\n", appLabel(id), printable(app.Name), printable(app.SignupURL))

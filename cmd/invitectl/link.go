@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/invitegate/invitegate/internal/invite"
+	"github.com/invitegate/invitegate/internal/invitemail"
 	"github.com/invitegate/invitegate/internal/signup"
 )
 
@@ -48,24 +49,17 @@ func linkCommand() command {
 				return err
 			}
 			// The link is worth having only if the gate would let the
-			// person through: decide as the gate does.
-			matchApp := k.App
-			if matchApp == invite.AnyApp {
-				matchApp = ""
-			}
-			m, err := s.Match(c.ctx, k.Subject, matchApp)
-			if err != nil {
-				return err
-			}
-			if d := invite.Decide(m, c.now()); !d.Allowed() {
-				return fmt.Errorf("%s: %s", keyText(k), notAllowedText(c, s, k, d))
-			}
-			_, link, err := signup.NewLinks(reg, cfg).For(c.ctx, invite.Invitation{Key: k}, k.Subject)
-			if err != nil {
-				if errors.Is(err, invite.ErrUnavailable) {
-					return err
-				}
+			// person through.
+			link, err := invitemail.Link(c.ctx, s, signup.NewLinks(reg, cfg), k, c.now())
+			var na *invitemail.NotAllowedError
+			var ce *invitemail.ConfigError
+			switch {
+			case errors.As(err, &na):
+				return fmt.Errorf("%s: %s", keyText(k), notAllowedText(na))
+			case errors.As(err, &ce):
 				return usageError{err.Error()}
+			case err != nil:
+				return err
 			}
 			fmt.Fprintln(c.stdout, link)
 			return nil
@@ -74,22 +68,15 @@ func linkCommand() command {
 }
 
 // notAllowedText says why the gate would block the sign-up, and what to do.
-func notAllowedText(c *cli, s invite.Store, k invite.Key, d invite.Decision) string {
-	switch d.Outcome {
+func notAllowedText(na *invitemail.NotAllowedError) string {
+	switch d := na.Decision; d.Outcome {
 	case invite.Revoked:
 		return "the invitation that applies (" + keyText(d.Invitation.Key) + ") is revoked"
 	case invite.Expired:
 		return "the invitation that applies (" + keyText(d.Invitation.Key) + ") has expired"
 	}
-	var apps []string
-	s.List(c.ctx, k.Subject, func(inv invite.Invitation) error {
-		if inv.Subject == k.Subject && inv.App != invite.AnyApp {
-			apps = append(apps, inv.App)
-		}
-		return nil
-	})
-	if len(apps) > 0 && k.App == invite.AnyApp {
-		return "not invited to any application; invited to " + strings.Join(apps, ", ") + ": use --app"
+	if len(na.OtherApps) > 0 {
+		return "not invited to any application; invited to " + strings.Join(na.OtherApps, ", ") + ": use --app"
 	}
 	return "not invited (invitectl add invites it)"
 }

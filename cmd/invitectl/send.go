@@ -60,17 +60,9 @@ func sendCommand() command {
 	}
 }
 
-// target is one invitation to mail: its key, the line of the file that
-// named it (0 when none), and the invitation when already read.
-type target struct {
-	line int
-	key  invite.Key
-	inv  *invite.Invitation
-}
-
 // targets reads which invitations to mail from the arguments, a file, or
 // a selection from the store.
-func (f sendFlags) targets(c *cli, fs *flag.FlagSet) ([]target, error) {
+func (f sendFlags) targets(c *cli, fs *flag.FlagSet) ([]invitemail.Target, error) {
 	selecting := f.status != "" || f.notSent || f.olderThan != ""
 	modes := 0
 	for _, on := range []bool{len(fs.Args()) > 0, f.file != "", selecting} {
@@ -90,7 +82,7 @@ func (f sendFlags) targets(c *cli, fs *flag.FlagSet) ([]target, error) {
 	case selecting:
 		return f.selectTargets(c)
 	}
-	var out []target
+	var out []invitemail.Target
 	seen := map[invite.Key]bool{}
 	for _, a := range fs.Args() {
 		k, err := parseKey(a, f.app)
@@ -99,7 +91,7 @@ func (f sendFlags) targets(c *cli, fs *flag.FlagSet) ([]target, error) {
 		}
 		if !seen[k] {
 			seen[k] = true
-			out = append(out, target{key: k})
+			out = append(out, invitemail.Target{Key: k})
 		}
 	}
 	return out, nil
@@ -107,7 +99,7 @@ func (f sendFlags) targets(c *cli, fs *flag.FlagSet) ([]target, error) {
 
 // fileTargets reads the invitations a file names, checking every line
 // first.
-func fileTargets(c *cli, file, app string) ([]target, error) {
+func fileTargets(c *cli, file, app string) ([]invitemail.Target, error) {
 	if app != "" {
 		if _, err := invite.ParseApp(app); err != nil {
 			return nil, usagef("--app: %v", err)
@@ -128,15 +120,15 @@ func fileTargets(c *cli, file, app string) ([]target, error) {
 	if n := len(problems); n > 0 {
 		return nil, usagef("%s invalid; nothing was sent: fix %s and run again", plural(n, "line is", "lines are"), pronoun(n))
 	}
-	out := make([]target, len(keys))
+	out := make([]invitemail.Target, len(keys))
 	for i, kl := range keys {
-		out[i] = target{line: kl.Line, key: kl.Key}
+		out[i] = invitemail.Target{Line: kl.Line, Key: kl.Key}
 	}
 	return out, nil
 }
 
 // selectTargets lists the invitations the selection flags pick.
-func (f sendFlags) selectTargets(c *cli) ([]target, error) {
+func (f sendFlags) selectTargets(c *cli) ([]invitemail.Target, error) {
 	sel := invitemail.Selection{NotSent: f.notSent}
 	switch st := strings.ToLower(strings.TrimSpace(f.status)); st {
 	case "pending", "redeemed":
@@ -157,18 +149,7 @@ func (f sendFlags) selectTargets(c *cli) ([]target, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := c.now()
-	var out []target
-	err = s.List(c.ctx, "", func(inv invite.Invitation) error {
-		if sel.Match(inv, now) {
-			out = append(out, target{key: inv.Key, inv: &inv})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return invitemail.Select(c.ctx, s, sel, c.now())
 }
 
 // mailSetup is what sending needs, read from the flags and the settings.
@@ -253,12 +234,9 @@ func lineText(line int) string {
 	return fmt.Sprintf("line %d: ", line)
 }
 
-// runSend mails targets in two passes. The first reads and judges every
-// invitation and builds its message without sending, so that a template
-// that does not render, or an application without a sign-up page, stops
-// the run before the first message. The second sends, one at a time at
-// the rate, and records each message the server accepted.
-func runSend(c *cli, targets []target, f sendFlags) error {
+// runSend mails targets (invitemail.Mailer.Run) and prints each result,
+// the dry run's messages, the progress of the sending and the summary.
+func runSend(c *cli, targets []invitemail.Target, f sendFlags) error {
 	ms, err := setupMail(c, f)
 	if err != nil {
 		return err
@@ -266,107 +244,77 @@ func runSend(c *cli, targets []target, f sendFlags) error {
 	if ms.sender != nil {
 		defer ms.sender.Close()
 	}
-	s, _ := c.open()
-	counts := map[invitemail.Outcome]int{}
-	var failures []string
-	var prog *progress // while sending: lines go around its progress line
-	report := func(t target, r invitemail.Result) {
-		counts[r.Outcome]++
-		line := fmt.Sprintf("%-7s %s%s", r.Outcome, lineText(t.line), masked(t.key, r.App))
-		if r.Reason != "" {
-			line += ": " + r.Reason
-		}
-		if r.Outcome == invitemail.Failed {
-			failures = append(failures, line)
-		}
-		switch {
-		case r.Outcome == invitemail.Sent && !f.verbose:
-		case prog != nil:
-			prog.printf(c.stdout, "%s\n", line)
-		default:
-			fmt.Fprintln(c.stdout, line)
-		}
-	}
-
-	// First pass: judge and build every message; send nothing.
-	var ready []target
-	for _, t := range targets {
-		if c.ctx.Err() != nil {
-			return errors.New("interrupted before anything was sent")
-		}
-		if t.inv == nil {
-			inv, err := s.Get(c.ctx, t.key)
-			if errors.Is(err, invite.ErrNotFound) {
-				report(t, invitemail.Result{Key: t.key, Verdict: invitemail.Verdict{Outcome: invitemail.Failed, Reason: "no such invitation"}})
-				continue
-			} else if err != nil {
-				return fmt.Errorf("nothing was sent: %w", err)
+	var (
+		failures []string
+		prog     *progress // while sending: lines go around its progress line
+		start    time.Time
+	)
+	sum, err := ms.mailer.Run(c.ctx, targets, invitemail.RunOptions{
+		DryRun: f.dryRun,
+		Result: func(t invitemail.Target, r invitemail.Result) {
+			if prog != nil {
+				prog.add(1)
 			}
-			t.inv = &inv
-		}
-		if v := ms.mailer.Judge(*t.inv); v.Outcome != invitemail.Sent {
-			report(t, invitemail.Result{Key: t.key, Verdict: v})
-			continue
-		}
-		if _, err := ms.mailer.Build(c.ctx, *t.inv); err != nil {
-			var ce *invitemail.ConfigError
-			if errors.As(err, &ce) {
-				return usagef("%s%s: %v; nothing was sent", lineText(t.line), masked(t.key, ""), err)
+			line := fmt.Sprintf("%-7s %s%s", r.Outcome, lineText(t.Line), masked(t.Key, r.App))
+			if r.Reason != "" {
+				line += ": " + r.Reason
 			}
-			return fmt.Errorf("nothing was sent: %w", err)
-		}
-		ready = append(ready, t)
-	}
-
-	if f.dryRun {
-		for i, t := range ready {
-			msg, err := ms.mailer.Build(c.ctx, *t.inv)
-			if err != nil {
-				return fmt.Errorf("nothing was sent: %w", err)
+			if r.Outcome == invitemail.Failed {
+				failures = append(failures, line)
 			}
+			switch {
+			case r.Outcome == invitemail.Sent && !f.verbose:
+			case prog != nil:
+				prog.printf(c.stdout, "%s\n", line)
+			default:
+				fmt.Fprintln(c.stdout, line)
+			}
+		},
+		Preview: func(_ invitemail.Target, msg mail.Message, i, n int) {
 			if i > 0 {
 				fmt.Fprintln(c.stdout)
 			}
-			fmt.Fprintf(c.stdout, "==== %d/%d %s\n", i+1, len(ready), strings.Repeat("=", 40))
+			fmt.Fprintf(c.stdout, "==== %d/%d %s\n", i+1, n, strings.Repeat("=", 40))
 			msg.Preview(c.stdout)
-		}
+		},
+		Sending: func(n int) {
+			start = time.Now()
+			prog = c.startProgress("sending", n)
+		},
+	})
+	if prog != nil {
+		prog.stop()
+	}
+	var te *invitemail.TargetError
+	switch {
+	case errors.As(err, &te):
+		return usagef("%s%s: %v; nothing was sent", lineText(te.Target.Line), masked(te.Target.Key, ""), te.Err)
+	case err != nil:
+		return err
+	}
+
+	if f.dryRun {
 		fmt.Fprintf(c.stdout, "dry run: %s would be sent, %d skipped, %d failed; nothing was sent or written\n",
-			plural(len(ready), "message", "messages"), counts[invitemail.Skipped], counts[invitemail.Failed])
-		if n := counts[invitemail.Failed]; n > 0 {
-			return fmt.Errorf("%s cannot be sent", plural(n, "invitation", "invitations"))
+			plural(sum.Ready, "message", "messages"), sum.Skipped, sum.Failed)
+		if sum.Failed > 0 {
+			return fmt.Errorf("%s cannot be sent", plural(sum.Failed, "invitation", "invitations"))
 		}
 		return nil
 	}
-
-	// Second pass: send, one at a time, at the rate.
-	start := time.Now()
-	prog = c.startProgress("sending", len(ready))
-	stopped := ""
-	for i, t := range ready {
-		r := ms.mailer.Send(c.ctx, t.key)
-		prog.add(1)
-		report(t, r)
-		if c.ctx.Err() != nil {
-			stopped = fmt.Sprintf("interrupted with %s not tried", plural(len(ready)-i-1, "invitation", "invitations"))
-			break
-		}
-		var me *mail.Error
-		if errors.As(r.Err, &me) && me.AffectsAll() {
-			stopped = fmt.Sprintf("stopped: no message can be sent (%v); %s not tried", me, plural(len(ready)-i-1, "invitation", "invitations"))
-			break
-		}
-	}
-	prog.stop()
 	took := time.Since(start)
-	summary := fmt.Sprintf("%d sent, %d skipped, %d failed", counts[invitemail.Sent], counts[invitemail.Skipped], counts[invitemail.Failed])
-	if n := counts[invitemail.Sent]; n > 0 {
-		summary += fmt.Sprintf(" in %v (%.1f messages/s)", took.Round(10*time.Millisecond), float64(n)/took.Seconds())
+	summary := fmt.Sprintf("%d sent, %d skipped, %d failed", sum.Sent, sum.Skipped, sum.Failed)
+	if sum.Sent > 0 {
+		summary += fmt.Sprintf(" in %v (%.1f messages/s)", took.Round(10*time.Millisecond), float64(sum.Sent)/took.Seconds())
 	}
 	fmt.Fprintln(c.stdout, summary)
-	if stopped != "" {
-		fmt.Fprintln(c.stdout, stopped)
+	notTried := plural(sum.NotTried, "invitation", "invitations")
+	switch {
+	case sum.Interrupted:
+		fmt.Fprintf(c.stdout, "interrupted with %s not tried\n", notTried)
+	case sum.StoppedBy != nil:
+		fmt.Fprintf(c.stdout, "stopped: no message can be sent (%v); %s not tried\n", sum.StoppedBy, notTried)
 	}
-	if len(failures) > 0 || stopped != "" {
+	if len(failures) > 0 || sum.Stopped() {
 		if len(failures) > 0 {
 			fmt.Fprintf(c.stdout, "not sent and not marked sent:\n  %s\n", strings.Join(failures, "\n  "))
 		}
@@ -376,10 +324,10 @@ func runSend(c *cli, targets []target, f sendFlags) error {
 	return nil
 }
 
-// sendAfter mails the invitations keys name after add or import --send:
-// the defaults of send, with the administrator's note, and only the
-// invitations that may be mailed (import: never mailed before).
-func sendAfter(c *cli, targets []target, message string, onlyNew bool) error {
+// sendAfter mails the invitations targets name after add or import
+// --send: the defaults of send, with the administrator's note; import
+// mails only the invitations never mailed before (invitemail.NeverMailed).
+func sendAfter(c *cli, targets []invitemail.Target, message string, onlyNew bool) error {
 	f := sendFlags{rate: mail.DefaultRate.String(), message: message}
 	if !onlyNew {
 		return runSend(c, targets, f)
@@ -388,18 +336,7 @@ func sendAfter(c *cli, targets []target, message string, onlyNew bool) error {
 	if err != nil {
 		return err
 	}
-	var fresh []target
-	for _, t := range targets {
-		inv, err := s.Get(c.ctx, t.key)
-		if err != nil {
-			continue // reported by the import, or a domain: nothing to send
-		}
-		now := c.now()
-		if (invitemail.Selection{NotSent: true}).Match(inv, now) && invitemail.Judge(inv, now, invitemail.DefaultWindow, false).Outcome == invitemail.Sent {
-			t.inv = &inv
-			fresh = append(fresh, t)
-		}
-	}
+	fresh := invitemail.NeverMailed(c.ctx, s, targets, c.now())
 	if left := len(targets) - len(fresh); left > 0 {
 		fmt.Fprintf(c.stdout, "--send: %s already mailed, revoked, expired or for a whole domain: not mailed (invitectl send --file sends to them)\n", plural(left, "invitation", "invitations"))
 	}

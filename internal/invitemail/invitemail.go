@@ -3,6 +3,11 @@
 // a message counts as sent only once the mail server accepted it, and an
 // invitation mailed within the last 24 hours is not mailed again unless
 // forced, so re-running a batch never mails anyone twice by accident.
+//
+// Mailer.Run mails a batch (Select picks one from the store), checking
+// every message before it sends the first; Link gives one address its
+// sign-up link, as the gate would admit it; SetApp keeps the registry of
+// the applications the messages link to. Commands print what these report.
 package invitemail
 
 import (

@@ -1,6 +1,7 @@
 package invitemail
 
 import (
+	"context"
 	"time"
 
 	"github.com/invitegate/invitegate/internal/invite"
@@ -28,4 +29,50 @@ func (s Selection) Match(inv invite.Invitation, now time.Time) bool {
 		f.Mailed = invite.MailedNever
 	}
 	return !inv.IsDomain() && f.Match(inv, now)
+}
+
+// Lister lists invitations, as invite.Store does.
+type Lister interface {
+	List(ctx context.Context, prefix string, fn func(invite.Invitation) error) error
+}
+
+// Select returns the invitations of s that sel picks at now, in the
+// store's order, already read.
+func Select(ctx context.Context, s Lister, sel Selection, now time.Time) ([]Target, error) {
+	var out []Target
+	err := s.List(ctx, "", func(inv invite.Invitation) error {
+		if sel.Match(inv, now) {
+			out = append(out, Target{Key: inv.Key, Inv: &inv})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Getter reads one invitation, as invite.Store does.
+type Getter interface {
+	Get(ctx context.Context, k invite.Key) (invite.Invitation, error)
+}
+
+// NeverMailed returns the targets whose invitations were never mailed and
+// may be mailed at now (pending or redeemed, valid, for an address), read.
+// It is the rule of import --send, so that importing the same file again
+// mails nobody twice, however long after. A target that cannot be read is
+// left out: the import reported it, or it is not there.
+func NeverMailed(ctx context.Context, s Getter, targets []Target, now time.Time) []Target {
+	var fresh []Target
+	for _, t := range targets {
+		inv, err := s.Get(ctx, t.Key)
+		if err != nil {
+			continue
+		}
+		if (Selection{NotSent: true}).Match(inv, now) && Judge(inv, now, DefaultWindow, false).Outcome == Sent {
+			t.Inv = &inv
+			fresh = append(fresh, t)
+		}
+	}
+	return fresh
 }
