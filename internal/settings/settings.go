@@ -159,6 +159,12 @@ func LogHasher(getenv func(string) string) (logsafe.Hasher, error) {
 	if k == "" {
 		return logsafe.Hasher{}, nil
 	}
+	if strings.HasPrefix(strings.ToLower(k), "@microsoft.keyvault(") {
+		// App Service passes a Key Vault reference it could not resolve
+		// as its literal text, which anyone who can list the settings
+		// reads: keying digests with it would make them guessable.
+		return logsafe.Hasher{}, fmt.Errorf("INVITE_LOG_HASH_KEY is an unresolved Key Vault reference: give the app's identity the Key Vault Secrets User role on the vault, and check that the reference shows as resolved")
+	}
 	if len(k) < logsafe.MinHashKeyBytes {
 		return logsafe.Hasher{}, fmt.Errorf("INVITE_LOG_HASH_KEY is %d characters: use at least %d random ones (for example: openssl rand -hex 32)", len(k), logsafe.MinHashKeyBytes)
 	}

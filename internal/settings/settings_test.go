@@ -53,6 +53,7 @@ func TestFromEnv(t *testing.T) {
 		{"INVITE_SIGNUP_WINDOW", "48h", "INVITE_SIGNUP_WINDOW"},
 		{"INVITE_STORE_TIMEOUT", "2s", "Entra waits at most 2s"},
 		{"INVITE_LOG_HASH_KEY", "short", "at least 16"},
+		{"INVITE_LOG_HASH_KEY", "@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/k/)", "unresolved Key Vault reference"},
 		{"INVITE_LOG_LEVEL", "chatty", "INVITE_LOG_LEVEL"},
 		{"INVITE_LOG_LEVEL", "trace", "INVITE_LOG_LEVEL"},
 		{"INVITE_DOMAIN_REFRESH", "1ms", "INVITE_DOMAIN_REFRESH"},
