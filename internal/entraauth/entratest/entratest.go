@@ -110,9 +110,13 @@ func NewTenant(opts ...TenantOption) *Tenant {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /"+c.id+"/v2.0/.well-known/openid-configuration", t.serveDiscovery)
 	mux.HandleFunc("GET /"+c.id+"/discovery/v2.0/keys", t.serveJWKS)
-	t.srv = httptest.NewServer(mux)
-	t.URL = t.srv.URL
+	// Everything the handlers read is set before the server starts: the
+	// race detector does not count a request over the network as ordering
+	// a later write before the handler's read.
 	t.keys = []signingKey{t.signingKey(c.kid, c.key)}
+	t.srv = httptest.NewUnstartedServer(mux)
+	t.URL = "http://" + t.srv.Listener.Addr().String()
+	t.srv.Start()
 	return t
 }
 
