@@ -71,3 +71,21 @@ func Approved(approvals []Approval, want Binding, now time.Time) bool {
 	}
 	return false
 }
+
+// Refresh is how old an approval may be before a new start for the same
+// binding writes it again. Entra's retry of a start, and a person who
+// reloads the page, then cost no store write: the window runs from the
+// first start within Refresh, at most Refresh earlier than from the last.
+const Refresh = time.Minute
+
+// RecentlyApproved reports whether approvals hold one for binding written
+// within Refresh before now and still live: a new start need not write
+// it again.
+func RecentlyApproved(approvals []Approval, binding Binding, now time.Time) bool {
+	for _, a := range approvals {
+		if a.Binding == binding && a.Live(now) && now.Sub(a.At) < Refresh {
+			return true
+		}
+	}
+	return false
+}

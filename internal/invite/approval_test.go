@@ -53,3 +53,28 @@ func TestIdentityBinding(t *testing.T) {
 		}
 	}
 }
+
+func TestRecentlyApproved(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	alex := IdentityBinding("google.com", "1122")
+	a := Approval{Email: "a@x.org", Binding: alex, At: t0, Expires: t0.Add(30 * time.Minute)}
+	for _, tc := range []struct {
+		name string
+		b    Binding
+		at   time.Time
+		want bool
+	}{
+		{"Entra's retry seconds later", alex, t0.Add(2 * time.Second), true},
+		{"a minute later: written again", alex, t0.Add(Refresh), false},
+		{"another binding", AddressBinding, t0.Add(time.Second), false},
+	} {
+		if got := RecentlyApproved([]Approval{a}, tc.b, tc.at); got != tc.want {
+			t.Errorf("%s: RecentlyApproved = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	short := a
+	short.Expires = t0.Add(time.Second)
+	if RecentlyApproved([]Approval{short}, alex, t0.Add(2*time.Second)) {
+		t.Error("an expired approval counted as recent")
+	}
+}

@@ -513,3 +513,46 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// countingApprove counts approval writes.
+type countingApprove struct {
+	*invitetest.Memory
+	writes atomic.Int64
+}
+
+func (s *countingApprove) Approve(ctx context.Context, a invite.Approval) error {
+	s.writes.Add(1)
+	return s.Memory.Approve(ctx, a)
+}
+
+// TestRetriedStartWritesOnce: Entra's retry of a start (or a reload) within
+// invite.Refresh costs no second write; a start after it writes again.
+func TestRetriedStartWritesOnce(t *testing.T) {
+	mem := invitetest.NewMemory()
+	seed(t, mem)
+	store := &countingApprove{Memory: mem}
+	var clock atomic.Pointer[time.Time]
+	t0 := now
+	clock.Store(&t0)
+	h := server.New(server.Deps{Store: store, Auth: server.AuthenticatorFunc(func(*http.Request) error { return nil }),
+		Log: zerolog.Nop(), Now: func() time.Time { return *clock.Load() }})
+	start := func(at time.Time) {
+		clock.Store(&at)
+		req := httptest.NewRequest(http.MethodPost, "/api/attributeStart", bytes.NewReader(readFixture(t, "start-email-otp.json")))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if kind(actionOf(t, rec)) != "setPrefillValues" {
+			t.Fatalf("start: %s", rec.Body)
+		}
+	}
+	start(t0)
+	start(t0.Add(2 * time.Second))
+	if n := store.writes.Load(); n != 1 {
+		t.Fatalf("%d approval writes for a start and its retry, want 1", n)
+	}
+	start(t0.Add(invite.Refresh + time.Second))
+	if n := store.writes.Load(); n != 2 {
+		t.Fatalf("%d approval writes after a minute, want 2", n)
+	}
+}
