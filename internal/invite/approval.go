@@ -72,18 +72,15 @@ func Approved(approvals []Approval, want Binding, now time.Time) bool {
 	return false
 }
 
-// Refresh is how old an approval may be before a new start for the same
-// binding writes it again. Entra's retry of a start, and a person who
-// reloads the page, then cost no store write: the window runs from the
-// first start within Refresh, at most Refresh earlier than from the last.
-const Refresh = time.Minute
-
-// RecentlyApproved reports whether approvals hold one for binding written
-// within Refresh before now and still live: a new start need not write
-// it again.
-func RecentlyApproved(approvals []Approval, binding Binding, now time.Time) bool {
+// RecentlyApproved reports whether approvals hold a live one for binding
+// that was written less than a third of window before now: a new start
+// need not write it again. Entra's retry of a start, a reload of the page,
+// and a person who starts twice within minutes then cost no store write,
+// and the submit is still admitted for at least two thirds of the window
+// after the latest start (and at most the whole window).
+func RecentlyApproved(approvals []Approval, binding Binding, now time.Time, window time.Duration) bool {
 	for _, a := range approvals {
-		if a.Binding == binding && a.Live(now) && now.Sub(a.At) < Refresh {
+		if a.Binding == binding && a.Live(now) && now.Sub(a.At) < window/3 {
 			return true
 		}
 	}

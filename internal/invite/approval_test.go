@@ -55,9 +55,10 @@ func TestIdentityBinding(t *testing.T) {
 }
 
 func TestRecentlyApproved(t *testing.T) {
+	const window = 30 * time.Minute
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	alex := IdentityBinding("google.com", "1122")
-	a := Approval{Email: "a@x.org", Binding: alex, At: t0, Expires: t0.Add(30 * time.Minute)}
+	a := Approval{Email: "a@x.org", Binding: alex, At: t0, Expires: t0.Add(window)}
 	for _, tc := range []struct {
 		name string
 		b    Binding
@@ -65,16 +66,17 @@ func TestRecentlyApproved(t *testing.T) {
 		want bool
 	}{
 		{"Entra's retry seconds later", alex, t0.Add(2 * time.Second), true},
-		{"a minute later: written again", alex, t0.Add(Refresh), false},
+		{"a start 9 minutes later: still two thirds of the window left", alex, t0.Add(9 * time.Minute), true},
+		{"a start a third of the window later: written again", alex, t0.Add(window / 3), false},
 		{"another binding", AddressBinding, t0.Add(time.Second), false},
 	} {
-		if got := RecentlyApproved([]Approval{a}, tc.b, tc.at); got != tc.want {
+		if got := RecentlyApproved([]Approval{a}, tc.b, tc.at, window); got != tc.want {
 			t.Errorf("%s: RecentlyApproved = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	short := a
 	short.Expires = t0.Add(time.Second)
-	if RecentlyApproved([]Approval{short}, alex, t0.Add(2*time.Second)) {
+	if RecentlyApproved([]Approval{short}, alex, t0.Add(2*time.Second), window) {
 		t.Error("an expired approval counted as recent")
 	}
 }

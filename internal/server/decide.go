@@ -160,7 +160,7 @@ func (g *gate) decide(ctx context.Context, ev graph.Event, req *graph.Request, l
 			log.Warn().Strs("attributes", skipped).Msg("prefill values left out: they do not match the attribute's type")
 		}
 		v.resp = graph.Prefill(inputs)
-		if !invite.RecentlyApproved(m.Approvals, c.binding, now) {
+		if !invite.RecentlyApproved(m.Approvals, c.binding, now, g.SignupWindow) {
 			v.approval = &invite.Approval{Email: c.email, Binding: c.binding, CorrelationID: req.CorrelationID(), At: now, Expires: now.Add(g.SignupWindow)}
 		}
 		return v

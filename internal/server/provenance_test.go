@@ -526,7 +526,8 @@ func (s *countingApprove) Approve(ctx context.Context, a invite.Approval) error 
 }
 
 // TestRetriedStartWritesOnce: Entra's retry of a start (or a reload) within
-// invite.Refresh costs no second write; a start after it writes again.
+// a third of the window costs no second write; a start after it writes
+// again.
 func TestRetriedStartWritesOnce(t *testing.T) {
 	mem := invitetest.NewMemory()
 	seed(t, mem)
@@ -535,7 +536,7 @@ func TestRetriedStartWritesOnce(t *testing.T) {
 	t0 := now
 	clock.Store(&t0)
 	h := server.New(server.Deps{Store: store, Auth: server.AuthenticatorFunc(func(*http.Request) error { return nil }),
-		Log: zerolog.Nop(), Now: func() time.Time { return *clock.Load() }})
+		Log: zerolog.Nop(), Now: func() time.Time { return *clock.Load() }, SignupWindow: 30 * time.Minute})
 	start := func(at time.Time) {
 		clock.Store(&at)
 		req := httptest.NewRequest(http.MethodPost, "/api/attributeStart", bytes.NewReader(readFixture(t, "start-email-otp.json")))
@@ -551,8 +552,12 @@ func TestRetriedStartWritesOnce(t *testing.T) {
 	if n := store.writes.Load(); n != 1 {
 		t.Fatalf("%d approval writes for a start and its retry, want 1", n)
 	}
-	start(t0.Add(invite.Refresh + time.Second))
+	start(t0.Add(9 * time.Minute))
+	if n := store.writes.Load(); n != 1 {
+		t.Fatalf("%d approval writes for a second start 9 minutes later, want 1", n)
+	}
+	start(t0.Add(10 * time.Minute))
 	if n := store.writes.Load(); n != 2 {
-		t.Fatalf("%d approval writes after a minute, want 2", n)
+		t.Fatalf("%d approval writes after a third of the window, want 2", n)
 	}
 }
