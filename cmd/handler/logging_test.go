@@ -15,12 +15,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
+	"github.com/invitegate/invitegate/internal/testutil/logbuf"
 )
 
 // Lines at warn and above go to stderr, the rest to stdout, one whole line
 // per write.
 func TestLoggerSplitsBySeverity(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr logbuf.Buffer
 	log := newLogger(&stdout, &stderr, zerolog.DebugLevel)
 	log.Debug().Msg("d")
 	log.Info().Msg("i")
@@ -49,7 +50,7 @@ func TestLoggerSplitsBySeverity(t *testing.T) {
 // What net/http itself complains about reaches stderr as a JSON warn line
 // of the gate's log, not as bare text.
 func TestServerErrorLogIsJSON(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr logbuf.Buffer
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		w.WriteHeader(http.StatusOK) // net/http logs "superfluous response.WriteHeader call"
@@ -82,7 +83,7 @@ func TestStderrHoldsOnlyWarningsAndErrors(t *testing.T) {
 		"INVITATIONS_CONNECTION": conn, "INVITATIONS_TABLE": seedTable(t, conn),
 		"ENTRA_AUTH": "off", "FUNCTIONS_CUSTOMHANDLER_PORT": "0",
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr logbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, envFunc(env), &stdout, &stderr) }()

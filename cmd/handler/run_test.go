@@ -19,25 +19,8 @@ import (
 	"github.com/invitegate/invitegate/internal/tablestore"
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
 	"github.com/invitegate/invitegate/internal/testutil/fixtures"
+	"github.com/invitegate/invitegate/internal/testutil/logbuf"
 )
-
-// syncBuffer collects the handler's log lines while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func envFunc(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -66,10 +49,10 @@ func seedTable(t *testing.T, conn string) string {
 
 // startRun calls run on a free port and returns its base URL, its logs
 // and a stop function that cancels it and returns run's error.
-func startRun(t *testing.T, env map[string]string) (base string, logs *syncBuffer, stop func() error) {
+func startRun(t *testing.T, env map[string]string) (base string, logs *logbuf.Buffer, stop func() error) {
 	t.Helper()
 	env["FUNCTIONS_CUSTOMHANDLER_PORT"] = "0"
-	logs = &syncBuffer{}
+	logs = &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, envFunc(env), logs, io.Discard) }()

@@ -1,7 +1,6 @@
 package entraauth_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/invitegate/invitegate/internal/entraauth"
 	"github.com/invitegate/invitegate/internal/entraauth/entratest"
+	"github.com/invitegate/invitegate/internal/testutil/logbuf"
 )
 
 const (
@@ -117,7 +117,7 @@ type env struct {
 	tenant *entratest.Tenant
 	clock  *clock
 	auth   *entraauth.Authenticator
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 }
 
 func testTuning() entraauth.Tuning {
@@ -144,7 +144,7 @@ func newReadyEnv(t testing.TB, prepare prepareFunc) *env {
 func newEnv(t testing.TB, prepare prepareFunc) *env {
 	t.Helper()
 	c := newClock()
-	e := &env{tenant: newTenant(t, c), clock: c, logs: &syncBuffer{}}
+	e := &env{tenant: newTenant(t, c), clock: c, logs: &logbuf.Buffer{}}
 	cfg := e.tenant.Config()
 	o := entraauth.Options{Logger: zerolog.New(e.logs), Now: c.Now}
 	tune := testTuning()
@@ -222,23 +222,4 @@ func wantError(t testing.TB, err error, check string, status int, token string) 
 		}
 	}
 	return e
-}
-
-// syncBuffer is a log sink that tests may read while the Authenticator
-// writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

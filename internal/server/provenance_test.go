@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/invite/invitetest"
 	"github.com/invitegate/invitegate/internal/server"
+	"github.com/invitegate/invitegate/internal/testutil/logbuf"
 )
 
 // action decodes a 200 answer's single action.
@@ -364,7 +364,7 @@ func (e checkErr) WWWAuthenticate() string { return `Bearer error="invalid_token
 // second per failed check, with a count; nothing the caller sent (the
 // invocation id header included) reaches the log.
 func TestUnauthenticatedLogs(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	var fail atomic.Value
 	fail.Store(checkErr("audience"))
 	h := server.New(server.Deps{Store: invitetest.NewMemory(), Log: zerolog.New(logs),
@@ -494,24 +494,6 @@ func TestTrickledBodyBoundedByDeadline(t *testing.T) {
 	if !strings.Contains(string(b), "setPrefillValues") {
 		t.Fatalf("after the trickled body: %s", b)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the rate limiter's timer.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // countingApprove counts approval writes.

@@ -14,12 +14,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/invitegate/invitegate/internal/testutil/tooldir"
 )
 
 // AccountKey is Azurite's well-known development account key.
@@ -59,43 +60,18 @@ func (p *Process) ConnectionString() string { return ConnectionString(p.Port) }
 // test (fails it under CI) when Azurite is not installed.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if b := os.Getenv("AZURITE_TABLE_BIN"); b != "" {
-		return b
-	}
-	dir, err := os.Getwd()
-	if err == nil {
-		for {
-			b := filepath.Join(dir, "tools", "node_modules", ".bin", "azurite-table")
-			if _, err := os.Stat(b); err == nil {
-				return b
-			}
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	msg := "Azurite is not installed: run scripts/test.sh (it installs it), or npm install --prefix tools"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return tooldir.Binary(t, "AZURITE_TABLE_BIN", "tools/node_modules/.bin/azurite-table",
+		"Azurite is not installed: run scripts/test.sh (it installs it), or npm install --prefix tools")
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := tooldir.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // Start starts a private, in-memory Azurite Table service on a free port

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/invitegate/invitegate/internal/testutil/tooldir"
 )
 
 // Process is the handler binary running as a child process on a loopback
@@ -96,14 +97,7 @@ func tee(kept *logSink, also io.Writer) io.Writer {
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return tooldir.FreePort() }
 
 // Port returns the port the process was told to listen on.
 func (h *Process) Port() int {

@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/invitegate/invitegate/internal/testutil/tooldir"
 )
 
 // Server is a running Mailpit.
@@ -55,40 +57,16 @@ func Shared(t testing.TB) *Server {
 // (fails it under CI) when it is not installed.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if b := os.Getenv("MAILPIT_BIN"); b != "" {
-		return b
-	}
-	dir, err := os.Getwd()
-	for err == nil {
-		b := filepath.Join(dir, "tools", "bin", "mailpit")
-		if _, serr := os.Stat(b); serr == nil {
-			return b
-		}
-		if _, serr := os.Stat(filepath.Join(dir, "go.mod")); serr == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	msg := "Mailpit is not installed: run scripts/test.sh (it installs it into tools/bin)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return tooldir.Binary(t, "MAILPIT_BIN", "tools/bin/mailpit", "Mailpit is not installed: run scripts/test.sh (it installs it into tools/bin)")
 }
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := tooldir.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // Start starts a private Mailpit on free loopback ports with extra
