@@ -69,7 +69,7 @@ The gate is listening on http://127.0.0.1:$port (ENTRA_AUTH=off: local only).
 An invited sign-up (prefills the form):
   curl -s -H 'Content-Type: application/json' --data @testdata/requests/start-email-otp.json http://127.0.0.1:$port/api/attributeStart
 
-An invited submit (enforces companyName):
+The same sign-up's submit, after that start (enforces companyName; without the start it is blocked):
   curl -s -H 'Content-Type: application/json' --data @testdata/requests/submit-no-identities.json http://127.0.0.1:$port/api/attributeSubmit
 
 An uninvited sign-up (blocked):
