@@ -336,7 +336,10 @@ func sendAfter(c *cli, targets []invitemail.Target, message string, onlyNew bool
 	if err != nil {
 		return err
 	}
-	fresh := invitemail.NeverMailed(c.ctx, s, targets, c.now())
+	fresh, err := invitemail.NeverMailed(c.ctx, s, targets, c.now())
+	if err != nil {
+		return err
+	}
 	if left := len(targets) - len(fresh); left > 0 {
 		fmt.Fprintf(c.stdout, "--send: %s already mailed, revoked, expired or for a whole domain: not mailed (invitectl send --file sends to them)\n", plural(left, "invitation", "invitations"))
 	}

@@ -299,7 +299,10 @@ func TestSelectAndNeverMailed(t *testing.T) {
 		}
 	}
 	all := keys("due@example.org", "fresh@example.org", "mailed@example.org", "revoked@example.org", "expired@example.org", "@example.org", "missing@example.org")
-	fresh := invitemail.NeverMailed(ctx, c.store, all, now)
+	fresh, err := invitemail.NeverMailed(ctx, c.store, all, now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s := subjects(fresh); s != "due@example.org,fresh@example.org" {
 		t.Errorf("NeverMailed = %s", s)
 	}
@@ -309,6 +312,9 @@ func TestSelectAndNeverMailed(t *testing.T) {
 	c.store.Err = invite.ErrUnavailable
 	if _, err := invitemail.Select(ctx, c.store, invitemail.Selection{}, now); !errors.Is(err, invite.ErrUnavailable) {
 		t.Errorf("Select with the store down: %v", err)
+	}
+	if got, err := invitemail.NeverMailed(ctx, c.store, all, now); !errors.Is(err, invite.ErrUnavailable) || got != nil {
+		t.Errorf("NeverMailed with the store down = %v, %v; want no targets and the store's error", got, err)
 	}
 }
 

@@ -2,6 +2,8 @@ package invitemail
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/invitegate/invitegate/internal/invite"
@@ -60,19 +62,23 @@ type Getter interface {
 // NeverMailed returns the targets whose invitations were never mailed and
 // may be mailed at now (pending or redeemed, valid, for an address), read.
 // It is the rule of import --send, so that importing the same file again
-// mails nobody twice, however long after. A target that cannot be read is
-// left out: the import reported it, or it is not there.
-func NeverMailed(ctx context.Context, s Getter, targets []Target, now time.Time) []Target {
+// mails nobody twice, however long after. A target that is not there is
+// left out (the import reported it); a store that cannot answer is an
+// error, and then nothing is mailed.
+func NeverMailed(ctx context.Context, s Getter, targets []Target, now time.Time) ([]Target, error) {
 	var fresh []Target
 	for _, t := range targets {
 		inv, err := s.Get(ctx, t.Key)
-		if err != nil {
+		if errors.Is(err, invite.ErrNotFound) {
 			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nothing was mailed: %w", err)
 		}
 		if (Selection{NotSent: true}).Match(inv, now) && Judge(inv, now, DefaultWindow, false).Outcome == Sent {
 			t.Inv = &inv
 			fresh = append(fresh, t)
 		}
 	}
-	return fresh
+	return fresh, nil
 }
