@@ -13,6 +13,7 @@ import (
 	"github.com/invitegate/invitegate/internal/bench"
 	"github.com/invitegate/invitegate/internal/tablestore"
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
+	"github.com/invitegate/invitegate/internal/testutil/wait"
 )
 
 // The tests that time answers do not run in parallel with the others, so
@@ -55,10 +56,10 @@ func TestStoreHangs(t *testing.T) {
 	}
 
 	az.Pause()
-	answers := concurrently(24, func(i int) answer { return g.signUp(i%2 == 1, people[i%len(people)]) })
+	answers := wait.All(24, func(i int) answer { return g.signUp(i%2 == 1, people[i%len(people)]) })
 	az.Resume()
 	requireUnavailable(t, answers)
-	eventually(t, 10*time.Second, "decisions after Azurite resumed", g.checkDecisions)
+	wait.Until(t, 10*time.Second, "decisions after Azurite resumed", g.checkDecisions)
 }
 
 // The store is down (Azurite killed): the same, and after it restarts on
@@ -73,7 +74,7 @@ func TestStoreDown(t *testing.T) {
 	}
 
 	az.Kill()
-	requireUnavailable(t, concurrently(24, func(i int) answer { return g.signUp(i%2 == 1, people[i%len(people)]) }))
+	requireUnavailable(t, wait.All(24, func(i int) answer { return g.signUp(i%2 == 1, people[i%len(people)]) }))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -83,14 +84,14 @@ func TestStoreDown(t *testing.T) {
 	}
 	t.Logf("Azurite restarted on port %d in %v", az.Port, time.Since(restarting).Round(time.Millisecond))
 	// While the table is gone, still nothing gets through.
-	for _, a := range concurrently(6, func(i int) answer { return g.signUp(i%2 == 1, people[i%len(people)]) }) {
+	for _, a := range wait.All(6, func(i int) answer { return g.signUp(i%2 == 1, people[i%len(people)]) }) {
 		if a.outcome() == continued {
 			t.Fatalf("a sign-up continued while the table did not exist: %s", a.raw)
 		}
 	}
 	seed(t, store)
 	recovering := time.Now()
-	eventually(t, 10*time.Second, "decisions after Azurite restarted", g.checkDecisions)
+	wait.Until(t, 10*time.Second, "decisions after Azurite restarted", g.checkDecisions)
 	t.Logf("decisions correct again %v after the table was seeded", time.Since(recovering).Round(time.Millisecond))
 }
 
@@ -108,7 +109,7 @@ func TestTableMissing(t *testing.T) {
 			t.Fatalf("submit %v: %s, want the unavailable block page; body %s", submit, a.outcome(), a.raw)
 		}
 	}
-	eventually(t, 5*time.Second, "a log line naming the fix", func() string {
+	wait.Until(t, 5*time.Second, "a log line naming the fix", func() string {
 		// The decision failed, so its line is an error: on stderr.
 		for _, line := range strings.Split(g.Stderr(), "\n") {
 			if strings.Contains(line, `"outcome":"unavailable"`) && strings.Contains(line, "invitectl init") {
@@ -154,7 +155,7 @@ func TestKeysDownAtStartup(t *testing.T) {
 	}
 
 	tenant.SetDown(false)
-	eventually(t, 20*time.Second, "an invited sign-up once the keys are back", func() string {
+	wait.Until(t, 20*time.Second, "an invited sign-up once the keys are back", func() string {
 		if a := g.signUp(false, invited); a.outcome() != continued {
 			return a.outcome() + ": " + string(a.raw)
 		}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/invitegate/invitegate/internal/server"
 	"github.com/invitegate/invitegate/internal/tablestore"
 	"github.com/invitegate/invitegate/internal/testutil/handlerproc"
+	"github.com/invitegate/invitegate/internal/testutil/wait"
 )
 
 // The invitation set every test table starts with.
@@ -119,7 +119,7 @@ func startGate(t *testing.T, store *tablestore.Store, env ...string) *gate {
 		if g.token, err = tenant.Token(0, time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the signing keys to load", func() string {
+		wait.Until(t, 10*time.Second, "the signing keys to load", func() string {
 			if a := g.signUp(false, stranger); a.status == http.StatusServiceUnavailable || a.err != nil {
 				return a.outcome()
 			}
@@ -280,35 +280,4 @@ func (g *gate) checkDecisions() string {
 		}
 	}
 	return ""
-}
-
-// concurrently runs f(0) … f(n-1) at once and returns their answers.
-func concurrently(n int, f func(i int) answer) []answer {
-	out := make([]answer, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = f(i)
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// eventually calls f until it returns "" or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := f()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %s", what, timeout, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/invitegate/invitegate/internal/invite"
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
+	"github.com/invitegate/invitegate/internal/testutil/wait"
 )
 
 // entraDeadline is the longest Entra ever waits for an answer.
@@ -34,7 +35,7 @@ func requireContinued(t *testing.T, answers []answer) {
 // it (a count that overshoots is as wrong as one that falls short).
 func settles(t *testing.T, what string, want int64, read func() (int64, error)) {
 	t.Helper()
-	eventually(t, 10*time.Second, what, func() string {
+	wait.Until(t, 10*time.Second, what, func() string {
 		got, err := read()
 		if err != nil {
 			return err.Error()
@@ -74,7 +75,7 @@ func TestConcurrentRedemptions(t *testing.T) {
 	}
 
 	t.Run("one address, different correlation ids", func(t *testing.T) {
-		requireContinued(t, concurrently(n, func(int) answer { return g.signUp(true, "many@example.org") }))
+		requireContinued(t, wait.All(n, func(int) answer { return g.signUp(true, "many@example.org") }))
 		settles(t, "redemptions of many@example.org", n, count("many@example.org"))
 		if inv, _ := store.Get(ctx, invite.Key{Subject: "many@example.org", App: invite.AnyApp}); inv.Status != invite.StatusRedeemed {
 			t.Errorf("status %s, want redeemed", inv.Status)
@@ -83,13 +84,13 @@ func TestConcurrentRedemptions(t *testing.T) {
 
 	t.Run("one address, one correlation id", func(t *testing.T) {
 		id := correlationID() // Entra retrying one sign-up
-		requireContinued(t, concurrently(n, func(int) answer { return g.signUpAs(true, "retry@example.org", id) }))
+		requireContinued(t, wait.All(n, func(int) answer { return g.signUpAs(true, "retry@example.org", id) }))
 		settles(t, "redemptions of retry@example.org", 1, count("retry@example.org"))
 	})
 
 	t.Run("one domain invitation, different addresses", func(t *testing.T) {
 		email := func(i int) string { return fmt.Sprintf("person%03d%s", i, invitedDomain) }
-		requireContinued(t, concurrently(n, func(i int) answer { return g.signUp(true, email(i)) }))
+		requireContinued(t, wait.All(n, func(i int) answer { return g.signUp(true, email(i)) }))
 		domain := invite.Key{Subject: invitedDomain, App: invite.AnyApp}
 		for i := range n {
 			settles(t, "per-address redemptions of "+email(i), 1, func() (int64, error) {

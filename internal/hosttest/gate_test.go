@@ -19,6 +19,7 @@ import (
 	"github.com/invitegate/invitegate/internal/tablestore"
 	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 	"github.com/invitegate/invitegate/internal/testutil/functionshost"
+	"github.com/invitegate/invitegate/internal/testutil/wait"
 )
 
 // partnerDomain is invited for bench.AppID, the application of the
@@ -68,7 +69,7 @@ func deploy(t *testing.T, store *tablestore.Store, o functionshost.Options, env 
 	if err := g.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "the signing keys to load", func() string {
+	wait.Until(t, 20*time.Second, "the signing keys to load", func() string {
 		if a := g.signUp(false, "nobody@elsewhere.example", correlationID()); a.status == http.StatusServiceUnavailable || a.err != nil {
 			return a.String()
 		}
@@ -226,20 +227,4 @@ type logLine struct {
 func parseLine(s string) (logLine, bool) {
 	var l logLine
 	return l, json.Unmarshal([]byte(s), &l) == nil
-}
-
-// eventually calls f until it returns "" or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := f()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %s", what, timeout, msg)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/invitegate/invitegate/internal/testutil/azurite"
 	"github.com/invitegate/invitegate/internal/testutil/fixtures"
 	"github.com/invitegate/invitegate/internal/testutil/functionshost"
+	"github.com/invitegate/invitegate/internal/testutil/wait"
 )
 
 // Every request fixture, sent through the host as Entra sends it, gets the
@@ -96,7 +97,7 @@ func TestInvocationIDInDecisionLog(t *testing.T) {
 	}
 	invs := g.Invocations()
 	id := invs[len(invs)-1].ID
-	eventually(t, 10*time.Second, "the decision log line with the invocation id", func() string {
+	wait.Until(t, 10*time.Second, "the decision log line with the invocation id", func() string {
 		for _, e := range consoleLines(g.Host, functionshost.Information) {
 			if l, ok := parseLine(e.Message); ok && l.Message == "decision" && l.Correlation == corr {
 				if l.InvocationID != id {
@@ -211,7 +212,7 @@ func TestRefusalHeadersPassThrough(t *testing.T) {
 		map[string]string{"WWW-Authenticate": "Bearer", "Retry-After": "5", "Cache-Control": "no-store"})
 
 	// The refusals are warnings in the host's log, not errors.
-	eventually(t, 10*time.Second, "the 401 logged as a warning", func() string {
+	wait.Until(t, 10*time.Second, "the 401 logged as a warning", func() string {
 		for _, e := range consoleLines(g.Host) {
 			if strings.Contains(e.Message, "request not authenticated") {
 				if e.Level != functionshost.Warning {
@@ -278,7 +279,7 @@ func TestHealthPingWhileStoreFrozen(t *testing.T) {
 		t.Errorf("a sign-up during the freeze: %s", first)
 	}
 
-	eventually(t, 10*time.Second, "the failed decisions logged as errors", func() string {
+	wait.Until(t, 10*time.Second, "the failed decisions logged as errors", func() string {
 		n := 0
 		for _, e := range consoleLines(g.Host, functionshost.Error) {
 			if l, ok := parseLine(e.Message); ok && l.Outcome == "unavailable" {
@@ -380,7 +381,7 @@ func TestSIGKILLDuringSubmits(t *testing.T) {
 	}
 	// Once some submits are acknowledged, freeze the store so that the
 	// next ones pile up inside the handler, then kill it under them.
-	eventually(t, 30*time.Second, "15 acknowledged submits", func() string {
+	wait.Until(t, 30*time.Second, "15 acknowledged submits", func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		if n := ackedNow(); n < 15 {
@@ -389,7 +390,7 @@ func TestSIGKILLDuringSubmits(t *testing.T) {
 		return ""
 	})
 	az.Pause()
-	eventually(t, 30*time.Second, "3 submits in flight", func() string {
+	wait.Until(t, 30*time.Second, "3 submits in flight", func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		if inFlight := sent - answered; inFlight < 3 {
@@ -434,7 +435,7 @@ func TestSIGKILLDuringSubmits(t *testing.T) {
 		if acked[i] {
 			// A write that outlived its request's store budget may
 			// still be landing: wait for it, but never past 1.
-			eventually(t, 10*time.Second, s.email+" counted", func() string {
+			wait.Until(t, 10*time.Second, s.email+" counted", func() string {
 				if got := count(s); got != 1 {
 					return fmt.Sprintf("acknowledged, counted %d", got)
 				}
@@ -448,7 +449,7 @@ func TestSIGKILLDuringSubmits(t *testing.T) {
 	}
 	t.Logf("%d unacknowledged submits to their own rows were recorded all the same before Entra's retries", landedUnacked)
 	crowdKey := submit{key: invite.Key{Subject: crowd, App: invite.AnyApp}}
-	eventually(t, 10*time.Second, crowd+" counted", func() string {
+	wait.Until(t, 10*time.Second, crowd+" counted", func() string {
 		if got := count(crowdKey); got < int64(crowdAcked) || got > 10 {
 			return fmt.Sprintf("counted %d with %d acknowledged of 10", got, crowdAcked)
 		}
@@ -457,7 +458,7 @@ func TestSIGKILLDuringSubmits(t *testing.T) {
 
 	// Entra retries every submit with its correlation id: each is
 	// acknowledged now, and counted once in all.
-	for _, a := range concurrently(len(submits), func(i int) answer { return g.signUp(true, submits[i].email, submits[i].corr) }) {
+	for _, a := range wait.All(len(submits), func(i int) answer { return g.signUp(true, submits[i].email, submits[i].corr) }) {
 		if a.outcome(graph.AttributeCollectionSubmit) != "continue" {
 			t.Errorf("a retry: %s", a)
 		}
@@ -467,7 +468,7 @@ func TestSIGKILLDuringSubmits(t *testing.T) {
 		if s.email == crowd {
 			want = 10
 		}
-		eventually(t, 10*time.Second, s.email+" after the retries", func() string {
+		wait.Until(t, 10*time.Second, s.email+" after the retries", func() string {
 			got := count(s)
 			if got > want {
 				t.Fatalf("%s after the retries: counted %d, more than %d", s.email, got, want)
@@ -478,21 +479,6 @@ func TestSIGKILLDuringSubmits(t *testing.T) {
 			return ""
 		})
 	}
-}
-
-// concurrently runs f(0) … f(n-1) at once and returns their answers.
-func concurrently(n int, f func(i int) answer) []answer {
-	out := make([]answer, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = f(i)
-		}()
-	}
-	wg.Wait()
-	return out
 }
 
 // A port someone else holds: the handler exits non-zero at once with one
